@@ -1,0 +1,216 @@
+"""The `campaign` command: parses arguments, calls the library, prints.
+
+Library errors (campaign.errors) become one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+import click
+
+from .errors import CampaignError, ConfigError
+
+DEFAULT_FILE = "posts.yaml"
+
+
+class CampaignGroup(click.Group):
+    """Maps typed errors to exit codes in one place; no traceback reaches the user."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            ctx.exit(error.exit_code)
+        except CampaignError as error:
+            click.echo(f"campaign: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("campaign: interrupted", err=True)
+            ctx.exit(130)
+
+
+def parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date-time like 2027-01-11T10:00+01:00") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a UTC offset, e.g. 2027-01-11T10:00+01:00 or 2027-01-11T09:00Z")
+    return moment.astimezone(timezone.utc)
+
+
+def posts_file_argument(function):
+    return click.argument("posts_file", metavar="[FILE]", required=False, default=None,
+                          type=click.Path(dir_okay=True, path_type=Path))(function)
+
+
+def resolve_posts_file(value: Path | None) -> Path:
+    return value or Path(os.environ.get("CAMPAIGN_FILE", DEFAULT_FILE))
+
+
+def database_options(function):
+    return click.option("--db", "db_url", metavar="URL|PATH", envvar="CAMPAIGN_DATABASE_URL",
+                        help="Queue database: a SQLAlchemy URL or a SQLite file "
+                             "[env CAMPAIGN_DATABASE_URL; default: campaign.db beside posts.yaml].")(function)
+
+
+def parse_bound(value: str, zone_name: str, *, end_of_day: bool) -> datetime:
+    """A local date or date-time (or one with an offset) as UTC; a date with end_of_day means up to its end."""
+    from .schedule import zone
+
+    try:
+        if len(value) == 10:
+            moment = datetime.combine(datetime.fromisoformat(value).date(), time(0, 0))
+            if end_of_day:
+                moment += timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (2027-01-31) or date-time (2027-01-31 10:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(zone_name))
+    return moment.astimezone(timezone.utc)
+
+
+def now_option(function):
+    return click.option("--now", "now", metavar="TIME", default=None,
+                        help="Act as if it were TIME (ISO 8601 with offset); for previews and tests.")(function)
+
+
+def open_database(db_url: str | None, posts_file: Path | None):
+    from .db import Database, database_url
+
+    return Database(database_url(db_url, posts_file))
+
+
+@click.group(cls=CampaignGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="praatmee", prog_name="campaign")
+def main():
+    """Schedule campaign posts to X, Mastodon and Bluesky from posts.yaml, exactly once.
+
+    Example:
+
+        campaign check && campaign plan && campaign sync
+    """
+
+
+@main.command()
+@posts_file_argument
+def check(posts_file):
+    """Validate posts.yaml and report every problem as FILE:LINE:COL.
+
+    Exit status: 0 when valid (warnings are printed), 2 on errors.
+
+    Example:
+
+        campaign check posts.yaml
+    """
+    from .plan import analyse
+
+    path = resolve_posts_file(posts_file)
+    plan = analyse(path)
+    for problem in plan.problems.sorted():
+        click.echo(str(problem))
+    errors, warnings = len(plan.problems.errors), len(plan.problems.warnings)
+    if errors:
+        click.echo(f"{path}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+                   err=True)
+        sys.exit(2)
+    accounts = {o.account for o in plan.occurrences}
+    click.echo(f"{path}: OK — {len(plan.file.campaigns)} campaign{'s' * (len(plan.file.campaigns) != 1)}, "
+               f"{len(plan.occurrences)} occurrence{'s' * (len(plan.occurrences) != 1)} on "
+               f"{len(accounts)} account{'s' * (len(accounts) != 1)}"
+               + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+
+
+@main.command()
+@posts_file_argument
+@click.option("--from", "start", metavar="TIME", help="Only occurrences at or after TIME (local date or date-time).")
+@click.option("--until", "end", metavar="TIME", help="Only occurrences before TIME (a date means up to its end).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
+              help="Output format [default: table on a terminal, tab-separated lines when piped].")
+def plan(posts_file, start, end, fmt):
+    """Show every concrete occurrence in order: local time, UTC, account, text, length, id.
+
+    Example:
+
+        campaign plan --from 2027-01-01 --until 2027-01-31
+    """
+    from . import output
+    from .plan import load_plan
+
+    plan_ = load_plan(resolve_posts_file(posts_file))
+    for problem in plan_.problems.sorted():
+        click.echo(str(problem), err=True)
+    zone_name = plan_.file.timezone
+    low = parse_bound(start, zone_name, end_of_day=False) if start else None
+    high = parse_bound(end, zone_name, end_of_day=True) if end else None
+    chosen = [o for o in plan_.occurrences if (low is None or o.due_at >= low) and (high is None or o.due_at < high)]
+    if fmt == "json":
+        click.echo(output.plan_json(chosen), nl=False)
+    elif fmt == "csv":
+        click.echo(output.plan_csv(chosen), nl=False)
+    elif fmt == "table" or (fmt is None and sys.stdout.isatty()):
+        output.plan_table(chosen)
+    else:
+        click.echo(output.plan_plain(chosen), nl=False)
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@now_option
+def sync(posts_file, db_url, now):
+    """Make the queue match posts.yaml, in one transaction.
+
+    New occurrences are queued, edited unsent ones updated, removed unsent ones
+    cancelled; posts that were sent (or are being sent) are never touched.
+
+    Example:
+
+        campaign sync posts.yaml --db campaign.db
+    """
+    from .plan import load_plan
+    from .queue import sync as sync_queue
+
+    path = resolve_posts_file(posts_file)
+    moment = parse_now(now)
+    plan_ = load_plan(path)
+    for problem in plan_.problems.sorted():
+        click.echo(str(problem), err=True)
+    database = open_database(db_url, path)
+    summary = sync_queue(database, plan_, moment)
+    click.echo(f"Synced {path}: {summary}")
+    if summary.edited_after_sending:
+        click.echo(f"note: {len(summary.edited_after_sending)} edited post(s) were already sent or in flight "
+                   f"and were left as they are, e.g. {summary.edited_after_sending[0]}", err=True)
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@now_option
+@click.option("--limit", default=5, show_default=True, help="How many next and problem posts to list.")
+def status(posts_file, db_url, now, limit):
+    """Show counts per state, the next due posts and recent problems.
+
+    Example:
+
+        campaign status
+    """
+    from .queue import status as queue_status
+    from .output import status_text
+
+    database = open_database(db_url, resolve_posts_file(posts_file))
+    click.echo(status_text(queue_status(database, parse_now(now), limit=limit), database.display), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,154 @@
+"""Open the queue database, apply migrations, and turn driver errors into one clear line.
+
+SQLite is the embedded default; any SQLAlchemy URL works (PostgreSQL via psycopg).
+Migrations run automatically; Alembic is imported only when the schema is behind,
+so a cron tick with nothing to do stays cheap.
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, exc, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from .errors import DatabaseError
+
+HEAD_REVISION = "0001"
+DEFAULT_FILENAME = "campaign.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(option: str | None, posts_file: Path | str | None) -> str:
+    """--db (a URL or a file path) wins, then CAMPAIGN_DATABASE_URL, then a file beside posts.yaml."""
+    value = option or os.environ.get("CAMPAIGN_DATABASE_URL")
+    if value:
+        return value if "://" in value else "sqlite:///" + str(Path(value).expanduser().resolve())
+    folder = Path(posts_file).resolve().parent if posts_file else Path.cwd()
+    return "sqlite:///" + str(folder / DEFAULT_FILENAME)
+
+
+class Database:
+    """One engine per process; sessions are short, one transaction per logical step."""
+
+    def __init__(self, url: str, *, migrate: bool = True):
+        try:
+            self.url = make_url(url)
+        except exc.ArgumentError:
+            raise DatabaseError("the database URL is not valid (expected e.g. sqlite:///campaign.db or "
+                                "postgresql+psycopg://user@host/db)") from None
+        self.display = self.url.render_as_string(hide_password=True)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        try:
+            self.engine = _engine(self.url, self.is_sqlite)
+        except (ImportError, exc.ArgumentError, exc.NoSuchModuleError) as error:
+            raise DatabaseError(f"cannot use database {self.display}: {error}") from None
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            parent = Path(self.url.database).parent
+            if not parent.is_dir():
+                raise DatabaseError(f"cannot create database {self.url.database}: folder {parent} does not exist")
+        if migrate:
+            self.migrate()
+
+    def describe(self, error: BaseException) -> DatabaseError:
+        """A one-line DatabaseError for a driver error, without secrets or SQL."""
+        original = getattr(error, "orig", None) or error
+        message = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+        lowered = message.lower()
+        if "locked" in lowered or "busy" in lowered:
+            hint = "locked by another process; try again in a moment"
+        elif "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+            hint = "is not a valid SQLite database (corrupt, or not a database file)"
+        elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered or "permission" in lowered:
+            hint = "cannot be written (check the path and its permissions)"
+        else:
+            hint = message
+        return DatabaseError(f"database {self.display}: {hint}")
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any error.
+
+        write=True takes SQLite's write lock at BEGIN, so a read-then-write step
+        (sync, claiming a post) cannot interleave with another process.
+        """
+        try:
+            with self.engine.connect() as connection:
+                if write and self.is_sqlite:
+                    connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+                with Session(bind=connection, expire_on_commit=False) as session:
+                    with connection.begin():
+                        yield session
+                        session.flush()
+        except exc.DBAPIError as error:
+            raise self.describe(error) from None
+
+    def current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except exc.OperationalError as error:
+            if "no such table" in str(error).lower():
+                return None
+            raise self.describe(error) from None
+        except exc.ProgrammingError:  # PostgreSQL: relation does not exist
+            return None
+        except exc.DBAPIError as error:
+            raise self.describe(error) from None
+
+    def migrate(self) -> None:
+        if self.current_revision() == HEAD_REVISION:
+            return
+        for attempt in range(20):
+            try:
+                self._upgrade()
+                return
+            except exc.DBAPIError as error:
+                # Another process may be migrating at the same moment; its result is as good as ours.
+                time.sleep(0.05 * (attempt + 1))
+                if self.current_revision() == HEAD_REVISION:
+                    return
+                if attempt == 19:
+                    raise self.describe(error) from None
+
+    def _upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        if self.is_sqlite:
+            with self.engine.connect() as connection:
+                # WAL lets readers (status) run while a dispatcher writes; it sticks to the file.
+                connection.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+
+
+def _engine(url, is_sqlite: bool) -> Engine:
+    if not is_sqlite:
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event emit BEGIN, so transactions (and DDL) are real.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+    return engine

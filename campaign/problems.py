@@ -1,0 +1,56 @@
+"""Problems found in an input file, each pinned to FILE:LINE:COL."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True, order=True)
+class Mark:
+    """A 1-based position in a file."""
+
+    line: int = 1
+    col: int = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    mark: Mark
+    severity: str  # "error" | "warning"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.mark.line}:{self.mark.col}: {self.severity}: {self.message}"
+
+
+class ProblemList:
+    """Collects every problem in one pass so the user sees them all at once."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.items: list[Problem] = []
+
+    def error(self, mark: Mark | None, message: str) -> None:
+        self.items.append(Problem(self.file, mark or Mark(), "error", message))
+
+    def warning(self, mark: Mark | None, message: str) -> None:
+        self.items.append(Problem(self.file, mark or Mark(), "warning", message))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
+
+    def sorted(self) -> list[Problem]:
+        return sorted(self.items, key=lambda p: (p.mark, p.severity != "error", p.message))
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the nearest candidate, or ''."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""

@@ -1,0 +1,192 @@
+"""The queue in the database: make it match posts.yaml, and report on it.
+
+The database is the single source of truth for what is queued, in flight and
+sent. Sync rewrites only posts that have not started sending; history is never
+touched.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+
+from typing import TYPE_CHECKING
+
+from .db import Database
+from .tables import STATES, AccountRow, CampaignRow, ScheduledPost
+
+if TYPE_CHECKING:
+    from .plan import Occurrence, Plan
+
+
+@dataclass
+class SyncSummary:
+    queued: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    unchanged: int = 0
+    missed: int = 0
+    history: int = 0  # sending/sent/failed/unknown/missed rows left as they are
+    edited_after_sending: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.queued or self.updated or self.cancelled or self.missed)
+
+    def __str__(self) -> str:
+        parts = [f"{self.queued} new queued", f"{self.updated} updated", f"{self.cancelled} cancelled",
+                 f"{self.unchanged} unchanged"]
+        if self.missed:
+            parts.append(f"{self.missed} already too late (missed)")
+        if self.history:
+            parts.append(f"{self.history} already sent, failed, missed or in flight (left alone)")
+        return ", ".join(parts)
+
+
+def content_hash(occ: Occurrence) -> str:
+    blob = json.dumps([occ.account, occ.due_at.isoformat(), occ.local_time.isoformat(),
+                       int(occ.late.total_seconds()), occ.variant, occ.payload()],
+                      sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _row_values(occ: Occurrence, now: datetime) -> dict:
+    too_late = occ.due_at + occ.late < now
+    return {
+        "campaign_id": occ.campaign_id, "post_id": occ.post_id, "account": occ.account,
+        "due_at": occ.due_at, "local_time": occ.local_time.isoformat(), "timezone": occ.timezone,
+        "late_seconds": int(occ.late.total_seconds()), "variant": occ.variant,
+        "payload": occ.payload(), "content_hash": content_hash(occ),
+        "state": "missed" if too_late else "queued",
+        "last_error": "already past its 'late' allowance when it was first queued" if too_late else None,
+        "attempts": 0, "updated_at": now,
+    }
+
+
+def sync(db: Database, plan: Plan, now: datetime) -> SyncSummary:
+    """Make the queue match the plan in one transaction."""
+    assert plan.file is not None
+    summary = SyncSummary()
+    with db.session(write=True) as session:
+        _sync_accounts(session, plan, now)
+        _sync_campaigns(session, plan, now)
+        existing = {
+            key: (row_id, state, digest)
+            for key, row_id, state, digest in session.execute(
+                select(ScheduledPost.key, ScheduledPost.id, ScheduledPost.state, ScheduledPost.content_hash)
+                .where(ScheduledPost.source == "file"))
+        }
+        inserts, updates = [], []
+        for occ in plan.occurrences:
+            values = _row_values(occ, now)
+            found = existing.pop(occ.key, None)
+            if found is None:
+                inserts.append({**values, "key": occ.key, "source": "file", "created_at": now})
+                summary.missed += values["state"] == "missed"
+                summary.queued += values["state"] == "queued"
+                continue
+            row_id, state, digest = found
+            if state == "queued" and digest == values["content_hash"]:
+                summary.unchanged += 1
+            elif state in ("queued", "cancelled"):
+                updates.append({**values, "id": row_id, "lease_until": None, "claimed_by": None})
+                if values["state"] == "missed":
+                    summary.missed += 1
+                elif state == "cancelled":
+                    summary.queued += 1
+                else:
+                    summary.updated += 1
+            else:
+                summary.history += 1
+                if digest != values["content_hash"]:
+                    summary.edited_after_sending.append(occ.key)
+        for row_id, state, _ in existing.values():
+            if state == "queued":
+                updates.append({"id": row_id, "state": "cancelled", "updated_at": now,
+                                "last_error": "removed from posts.yaml"})
+                summary.cancelled += 1
+        if inserts:
+            session.execute(insert(ScheduledPost), inserts)
+        if updates:
+            session.execute(update(ScheduledPost), updates)
+    return summary
+
+
+def _sync_accounts(session, plan: Plan, now: datetime) -> None:
+    rows = {row.name: row for row in session.scalars(select(AccountRow))}
+    for account in plan.file.accounts.values():
+        row = rows.get(account.name)
+        if row is None:
+            session.add(AccountRow(name=account.name, platform=account.platform, handle=account.handle,
+                                   instance=account.instance, max_per_day=account.max_per_day, updated_at=now))
+            continue
+        fields = {"platform": account.platform, "handle": account.handle, "instance": account.instance,
+                  "max_per_day": account.max_per_day}
+        if any(getattr(row, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(row, k, v)
+            row.updated_at = now
+    session.flush()
+
+
+def _sync_campaigns(session, plan: Plan, now: datetime) -> None:
+    rows = {row.id: row for row in session.scalars(select(CampaignRow))}
+    for campaign in plan.file.campaigns.values():
+        row = rows.get(campaign.id)
+        if row is None:
+            session.add(CampaignRow(id=campaign.id, name=campaign.name, timezone=campaign.timezone, updated_at=now))
+        elif (row.name, row.timezone) != (campaign.name, campaign.timezone):
+            row.name, row.timezone, row.updated_at = campaign.name, campaign.timezone, now
+    session.flush()
+
+
+@dataclass(frozen=True)
+class PostSummary:
+    id: int
+    key: str
+    account: str
+    campaign_id: str | None
+    due_at: datetime
+    local_time: str
+    state: str
+    text: str
+    last_error: str | None
+    remote_url: str | None
+
+
+@dataclass
+class Status:
+    counts: dict[str, int]
+    next_due: list[PostSummary]
+    recent_problems: list[PostSummary]
+    flagged_accounts: list[tuple[str, str]]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _summary(row: ScheduledPost) -> PostSummary:
+    parts = (row.payload or {}).get("parts") or [{}]
+    return PostSummary(row.id, row.key, row.account, row.campaign_id, row.due_at, row.local_time, row.state,
+                       parts[0].get("text", ""), row.last_error, row.remote_url)
+
+
+def status(db: Database, now: datetime, *, limit: int = 5) -> Status:
+    with db.session() as session:
+        counts = dict.fromkeys(STATES, 0)
+        counts.update(dict(session.execute(
+            select(ScheduledPost.state, func.count()).group_by(ScheduledPost.state)).all()))
+        next_due = [_summary(r) for r in session.scalars(
+            select(ScheduledPost).where(ScheduledPost.state == "queued")
+            .order_by(ScheduledPost.due_at, ScheduledPost.id).limit(limit))]
+        problems = [_summary(r) for r in session.scalars(
+            select(ScheduledPost).where(ScheduledPost.state.in_(("failed", "unknown", "missed")))
+            .where(ScheduledPost.updated_at >= now - timedelta(days=7))
+            .order_by(ScheduledPost.updated_at.desc(), ScheduledPost.id.desc()).limit(limit))]
+        flagged = [(r.name, r.flag_reason or "") for r in session.scalars(
+            select(AccountRow).where(AccountRow.flagged_at.is_not(None)))]
+    return Status(counts, next_due, problems, flagged)

@@ -1,0 +1,141 @@
+"""Load YAML keeping the position of every key and value.
+
+PyYAML's composer already knows where each node starts; we keep those marks next
+to the plain Python values so validation can say FILE:LINE:COL. Dates stay
+strings (YAML 1.1 timestamps would silently lose the time zone question we must
+ask), duplicate keys are reported instead of silently overwritten, and alias
+bombs are cut off.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .problems import Mark, ProblemList
+
+MAX_NODES = 2_000_000
+
+
+class YMap(dict):
+    """A mapping whose keys and values remember where they were written."""
+
+    mark: Mark
+    key_marks: dict
+    value_marks: dict
+
+    def key_mark(self, key) -> Mark:
+        return self.key_marks.get(key, self.mark)
+
+    def value_mark(self, key) -> Mark:
+        return self.value_marks.get(key, self.mark)
+
+
+class YList(list):
+    """A sequence whose items remember where they were written."""
+
+    mark: Mark
+    item_marks: list
+
+    def item_mark(self, index: int) -> Mark:
+        return self.item_marks[index] if index < len(self.item_marks) else self.mark
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _mark(node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Converter:
+    def __init__(self, loader: _Loader, problems: ProblemList):
+        self.loader = loader
+        self.problems = problems
+        self.count = 0
+        self.active: set[int] = set()
+
+    def convert(self, node) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        if id(node) in self.active:
+            raise _Recursive(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                out = YList(self.convert(item) for item in node.value)
+                out.mark = _mark(node)
+                out.item_marks = [_mark(item) for item in node.value]
+                return out
+            return self._mapping(node)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node) -> YMap:
+        self.loader.flatten_mapping(node)
+        out = YMap()
+        out.mark = _mark(node)
+        out.key_marks, out.value_marks = {}, {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.error(_mark(key_node), "a key must be a plain word, not a list or mapping")
+                continue
+            key = self.loader.construct_object(key_node, deep=True)
+            if isinstance(key, bool) or key is None or not isinstance(key, (str, int, float)):
+                # YAML 1.1 reads a key `on:` or `no:` as a boolean; as a key it is always the word.
+                key = key_node.value
+            if key in out:
+                first = out.key_marks[key]
+                self.problems.error(_mark(key_node), f"duplicate key '{key}' (first at line {first.line})")
+                continue
+            out[key] = self.convert(value_node)
+            out.key_marks[key] = _mark(key_node)
+            out.value_marks[key] = _mark(value_node)
+        return out
+
+
+class _TooBig(Exception):
+    def __init__(self, node):
+        self.node = node
+
+
+class _Recursive(Exception):
+    def __init__(self, node):
+        self.node = node
+
+
+def load_yaml(text: str, problems: ProblemList) -> Any:
+    """Parse one YAML document; problems go to `problems`, the result is None when unusable."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _Converter(loader, problems).convert(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark()
+        what = exc.problem or exc.context or "invalid YAML"
+        problems.error(where, f"YAML syntax error: {what}")
+    except yaml.YAMLError as exc:
+        problems.error(Mark(), f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    except _TooBig as exc:
+        problems.error(_mark(exc.node), f"the file expands to more than {MAX_NODES:,} values (anchors and aliases?)")
+    except _Recursive as exc:
+        problems.error(_mark(exc.node), "an alias refers to itself")
+    except (ValueError, TypeError, OverflowError) as exc:
+        # PyYAML raises plain ValueError for e.g. huge float/int edge cases.
+        problems.error(Mark(), f"YAML error: {exc}")
+    finally:
+        loader.dispose()
+    return None
