@@ -120,8 +120,7 @@ def check(posts_file):
         click.echo(str(problem))
     errors, warnings = len(plan.problems.errors), len(plan.problems.warnings)
     if errors:
-        click.echo(f"{path}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
-                   err=True)
+        click.echo(f"{path}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
         sys.exit(2)
     accounts = {o.account for o in plan.occurrences}
     click.echo(f"{path}: OK — {len(plan.file.campaigns)} campaign{'s' * (len(plan.file.campaigns) != 1)}, "

@@ -66,6 +66,8 @@ class _Reader:
         self.path = path
         self.base = path.parent
         self.problems = problems
+        self.declared_accounts: set[str] = set()
+        self.timezone_given = False
 
     # -- generic helpers -------------------------------------------------
     def err(self, mark: Mark, message: str) -> None:
@@ -161,6 +163,7 @@ class _Reader:
         if root is None:
             return None
         self.check_keys(root, TOP_KEYS, "the top level")
+        self.timezone_given = "timezone" in root
         timezone = self.zone_name(root, "timezone", None)
         late = self.late(root, DEFAULT_LATE)
         accounts = self.accounts(root)
@@ -182,6 +185,7 @@ class _Reader:
             return {}
         node = self.mapping(root["accounts"], root.value_mark("accounts"), "'accounts'")
         out: dict[str, Account] = {}
+        self.declared_accounts.update(str(name) for name in (node or {}))
         for name, anode in (node or {}).items():
             name = str(name)
             kmark = node.key_mark(name)
@@ -195,8 +199,9 @@ class _Reader:
             if platform not in PLATFORMS:
                 mark = anode.value_mark("platform") if "platform" in anode else anode.mark
                 given = f"'{platform}'" if "platform" in anode else "missing"
-                self.err(mark, f"account '{name}': platform {given}; use one of {', '.join(PLATFORMS)}"
-                         + did_you_mean(platform, PLATFORMS))
+                hint = " (did you mean 'x'?)" if str(platform).lower() in ("twitter", "tweet") else \
+                    did_you_mean(platform, PLATFORMS)
+                self.err(mark, f"account '{name}': platform {given}; use one of {', '.join(PLATFORMS)}{hint}")
             self.check_keys(anode, ACCOUNT_KEYS, f"account '{name}'", name, platform)
             handle = self.text(anode, "handle", f"account '{name}'", required=True)
             instance = self.text(anode, "instance", f"account '{name}'")
@@ -226,11 +231,12 @@ class _Reader:
         self.check_keys(node, CAMPAIGN_KEYS, f"campaign '{cid}'")
         name = self.text(node, "name", f"campaign '{cid}'") or cid
         tz = self.zone_name(node, "timezone", default_tz)
-        if tz is None and "timezone" not in node:
+        if tz is None and "timezone" not in node and not self.timezone_given:
             self.err(node.mark, f"campaign '{cid}' has no time zone: add 'timezone: Europe/Amsterdam' "
                                 "at the top of the file or in the campaign")
         late = self.late(node, default_late)
         campaign_accounts = self.account_refs(node, accounts)
+        self.campaign_names_accounts = "accounts" in node
         variables = self.variables(node)
         utm = self.utm(node, variables)
         posts: list[Post] = []
@@ -260,7 +266,8 @@ class _Reader:
         out = []
         for ref, mark in self.names(node, "accounts") or []:
             if ref not in accounts:
-                self.err(mark, f"unknown account '{ref}'{did_you_mean(ref, accounts)}")
+                if ref not in self.declared_accounts:
+                    self.err(mark, f"unknown account '{ref}'{did_you_mean(ref, self.declared_accounts)}")
             else:
                 out.append(ref)
         return tuple(dict.fromkeys(out))
@@ -336,7 +343,7 @@ class _Reader:
             variants = tuple((Part(v[0].text, post_media + v[0].media, v[0].mark),) + v[1:] for v in variants)
             self.check_media_count(node.value_mark("media"), variants)
         post_accounts = self.account_refs(node, accounts) if "accounts" in node else campaign_accounts
-        if not post_accounts and "accounts" not in node:
+        if not post_accounts and "accounts" not in node and not self.campaign_names_accounts:
             self.err(node.mark, f"no account: give campaign '{cid}' or this post 'accounts'")
         schedule = self.schedule(node)
         late = self.late(node, default_late)

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from .errors import DatabaseError
 
@@ -70,8 +69,8 @@ class Database:
         return DatabaseError(f"database {self.display}: {hint}")
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on any error.
+    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        """A transaction on one connection: committed on success, rolled back on any error.
 
         write=True takes SQLite's write lock at BEGIN, so a read-then-write step
         (sync, claiming a post) cannot interleave with another process.
@@ -80,10 +79,8 @@ class Database:
             with self.engine.connect() as connection:
                 if write and self.is_sqlite:
                     connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-                with Session(bind=connection, expire_on_commit=False) as session:
-                    with connection.begin():
-                        yield session
-                        session.flush()
+                with connection.begin():
+                    yield connection
         except exc.DBAPIError as error:
             raise self.describe(error) from None
 

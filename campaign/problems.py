@@ -33,10 +33,10 @@ class ProblemList:
         self.items: list[Problem] = []
 
     def error(self, mark: Mark | None, message: str) -> None:
-        self.items.append(Problem(self.file, mark or Mark(), "error", message))
+        self.items.append(Problem(self.file, mark or Mark(), "error", one_line(message)))
 
     def warning(self, mark: Mark | None, message: str) -> None:
-        self.items.append(Problem(self.file, mark or Mark(), "warning", message))
+        self.items.append(Problem(self.file, mark or Mark(), "warning", one_line(message)))
 
     @property
     def errors(self) -> list[Problem]:
@@ -48,6 +48,12 @@ class ProblemList:
 
     def sorted(self) -> list[Problem]:
         return sorted(self.items, key=lambda p: (p.mark, p.severity != "error", p.message))
+
+
+def one_line(message: str) -> str:
+    """Messages quote user input; keep each problem on one line whatever that input holds."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in message)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

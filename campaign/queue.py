@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from typing import TYPE_CHECKING
 
 from .db import Database
-from .tables import STATES, AccountRow, CampaignRow, ScheduledPost
+from .tables import STATES, accounts, campaigns, scheduled_posts
 
 if TYPE_CHECKING:
     from .plan import Occurrence, Plan
@@ -68,16 +68,18 @@ def _row_values(occ: Occurrence, now: datetime) -> dict:
 
 def sync(db: Database, plan: Plan, now: datetime) -> SyncSummary:
     """Make the queue match the plan in one transaction."""
+    if now.tzinfo is None:
+        raise ValueError("sync needs an aware 'now'")
     assert plan.file is not None
     summary = SyncSummary()
-    with db.session(write=True) as session:
-        _sync_accounts(session, plan, now)
-        _sync_campaigns(session, plan, now)
+    posts = scheduled_posts.c
+    with db.transaction(write=True) as connection:
+        _sync_accounts(connection, plan, now)
+        _sync_campaigns(connection, plan, now)
         existing = {
             key: (row_id, state, digest)
-            for key, row_id, state, digest in session.execute(
-                select(ScheduledPost.key, ScheduledPost.id, ScheduledPost.state, ScheduledPost.content_hash)
-                .where(ScheduledPost.source == "file"))
+            for key, row_id, state, digest in connection.execute(
+                select(posts.key, posts.id, posts.state, posts.content_hash).where(posts.source == "file"))
         }
         inserts, updates = [], []
         for occ in plan.occurrences:
@@ -92,7 +94,7 @@ def sync(db: Database, plan: Plan, now: datetime) -> SyncSummary:
             if state == "queued" and digest == values["content_hash"]:
                 summary.unchanged += 1
             elif state in ("queued", "cancelled"):
-                updates.append({**values, "id": row_id, "lease_until": None, "claimed_by": None})
+                updates.append({**values, "row_id": row_id})
                 if values["state"] == "missed":
                     summary.missed += 1
                 elif state == "cancelled":
@@ -103,44 +105,49 @@ def sync(db: Database, plan: Plan, now: datetime) -> SyncSummary:
                 summary.history += 1
                 if digest != values["content_hash"]:
                     summary.edited_after_sending.append(occ.key)
-        for row_id, state, _ in existing.values():
-            if state == "queued":
-                updates.append({"id": row_id, "state": "cancelled", "updated_at": now,
-                                "last_error": "removed from posts.yaml"})
-                summary.cancelled += 1
+        cancels = [{"row_id": row_id} for row_id, state, _ in existing.values() if state == "queued"]
+        summary.cancelled = len(cancels)
         if inserts:
-            session.execute(insert(ScheduledPost), inserts)
+            connection.execute(insert(scheduled_posts), inserts)
         if updates:
-            session.execute(update(ScheduledPost), updates)
+            # Only rows still unsent: a dispatcher may not claim between our read and this write
+            # (the write lock is held), but the condition keeps the rule visible in the SQL.
+            connection.execute(
+                update(scheduled_posts)
+                .where(posts.id == bindparam("row_id"), (posts.state == "queued") | (posts.state == "cancelled")),
+                updates)
+        if cancels:
+            connection.execute(
+                update(scheduled_posts)
+                .where(posts.id == bindparam("row_id"), posts.state == "queued")
+                .values(state="cancelled", updated_at=now, last_error="removed from posts.yaml"),
+                cancels)
     return summary
 
 
-def _sync_accounts(session, plan: Plan, now: datetime) -> None:
-    rows = {row.name: row for row in session.scalars(select(AccountRow))}
+def _sync_accounts(connection, plan: Plan, now: datetime) -> None:
+    table = accounts.c
+    rows = {row.name: row for row in connection.execute(select(accounts))}
     for account in plan.file.accounts.values():
-        row = rows.get(account.name)
-        if row is None:
-            session.add(AccountRow(name=account.name, platform=account.platform, handle=account.handle,
-                                   instance=account.instance, max_per_day=account.max_per_day, updated_at=now))
-            continue
         fields = {"platform": account.platform, "handle": account.handle, "instance": account.instance,
                   "max_per_day": account.max_per_day}
-        if any(getattr(row, k) != v for k, v in fields.items()):
-            for k, v in fields.items():
-                setattr(row, k, v)
-            row.updated_at = now
-    session.flush()
+        row = rows.get(account.name)
+        if row is None:
+            connection.execute(insert(accounts).values(name=account.name, updated_at=now, **fields))
+        elif any(getattr(row, k) != v for k, v in fields.items()):
+            connection.execute(update(accounts).where(table.name == account.name).values(updated_at=now, **fields))
 
 
-def _sync_campaigns(session, plan: Plan, now: datetime) -> None:
-    rows = {row.id: row for row in session.scalars(select(CampaignRow))}
+def _sync_campaigns(connection, plan: Plan, now: datetime) -> None:
+    table = campaigns.c
+    rows = {row.id: row for row in connection.execute(select(campaigns))}
     for campaign in plan.file.campaigns.values():
+        fields = {"name": campaign.name, "timezone": campaign.timezone}
         row = rows.get(campaign.id)
         if row is None:
-            session.add(CampaignRow(id=campaign.id, name=campaign.name, timezone=campaign.timezone, updated_at=now))
+            connection.execute(insert(campaigns).values(id=campaign.id, updated_at=now, **fields))
         elif (row.name, row.timezone) != (campaign.name, campaign.timezone):
-            row.name, row.timezone, row.updated_at = campaign.name, campaign.timezone, now
-    session.flush()
+            connection.execute(update(campaigns).where(table.id == campaign.id).values(updated_at=now, **fields))
 
 
 @dataclass(frozen=True)
@@ -169,24 +176,23 @@ class Status:
         return sum(self.counts.values())
 
 
-def _summary(row: ScheduledPost) -> PostSummary:
+def _summary(row) -> PostSummary:
     parts = (row.payload or {}).get("parts") or [{}]
     return PostSummary(row.id, row.key, row.account, row.campaign_id, row.due_at, row.local_time, row.state,
                        parts[0].get("text", ""), row.last_error, row.remote_url)
 
 
 def status(db: Database, now: datetime, *, limit: int = 5) -> Status:
-    with db.session() as session:
+    posts = scheduled_posts.c
+    with db.transaction() as connection:
         counts = dict.fromkeys(STATES, 0)
-        counts.update(dict(session.execute(
-            select(ScheduledPost.state, func.count()).group_by(ScheduledPost.state)).all()))
-        next_due = [_summary(r) for r in session.scalars(
-            select(ScheduledPost).where(ScheduledPost.state == "queued")
-            .order_by(ScheduledPost.due_at, ScheduledPost.id).limit(limit))]
-        problems = [_summary(r) for r in session.scalars(
-            select(ScheduledPost).where(ScheduledPost.state.in_(("failed", "unknown", "missed")))
-            .where(ScheduledPost.updated_at >= now - timedelta(days=7))
-            .order_by(ScheduledPost.updated_at.desc(), ScheduledPost.id.desc()).limit(limit))]
-        flagged = [(r.name, r.flag_reason or "") for r in session.scalars(
-            select(AccountRow).where(AccountRow.flagged_at.is_not(None)))]
+        counts.update(dict(connection.execute(select(posts.state, func.count()).group_by(posts.state)).all()))
+        next_due = [_summary(r) for r in connection.execute(
+            select(scheduled_posts).where(posts.state == "queued").order_by(posts.due_at, posts.id).limit(limit))]
+        problems = [_summary(r) for r in connection.execute(
+            select(scheduled_posts).where(posts.state.in_(("failed", "unknown", "missed")))
+            .where(posts.updated_at >= now - timedelta(days=7))
+            .order_by(posts.updated_at.desc(), posts.id.desc()).limit(limit))]
+        flagged = [(r.name, r.flag_reason or "") for r in connection.execute(
+            select(accounts).where(accounts.c.flagged_at.is_not(None)))]
     return Status(counts, next_due, problems, flagged)

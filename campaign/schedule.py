@@ -81,7 +81,10 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, int):
         if value < 0:
             raise ScheduleError("a duration cannot be negative")
-        return timedelta(minutes=value)
+        try:
+            return timedelta(minutes=value)
+        except OverflowError:
+            raise ScheduleError(f"{value!r} is too long a duration") from None
     text = str(value)
     if not _DURATION_FULL.match(text):
         raise ScheduleError(f"{value!r} is not a duration like '30m', '2h' or '1d'")

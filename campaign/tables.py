@@ -1,14 +1,15 @@
-"""The queue's tables. Times are stored as UTC and always come back aware."""
+"""The queue's tables (SQLAlchemy Core: cheap to import, so a cron tick stays fast).
+
+Times are stored as UTC and always come back aware.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
-from sqlalchemy import (JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (JSON, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, TypeDecorator)
 
 STATES = ("queued", "sending", "sent", "failed", "unknown", "missed", "cancelled")
-UNSENT = ("queued", "cancelled")  # the states sync may rewrite
 SOURCES = ("file", "manual")
 
 
@@ -31,69 +32,58 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
-class Base(DeclarativeBase):
-    pass
+metadata = MetaData()
 
+accounts = Table(
+    "accounts", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("platform", String(20), nullable=False),
+    Column("handle", String(300), nullable=False),
+    Column("instance", String(300)),
+    Column("max_per_day", Integer),
+    Column("flagged_at", UTCDateTime()),
+    Column("flag_reason", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+campaigns = Table(
+    "campaigns", metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
 
-
-class AccountRow(Base):
-    __tablename__ = "accounts"
-
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    platform: Mapped[str] = mapped_column(String(20))
-    handle: Mapped[str] = mapped_column(String(300))
-    instance: Mapped[str | None] = mapped_column(String(300))
-    max_per_day: Mapped[int | None] = mapped_column(Integer)
-    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    flag_reason: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
-
-
-class CampaignRow(Base):
-    __tablename__ = "campaigns"
-
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    timezone: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
-
-
-class ScheduledPost(Base):
-    """One occurrence: a post or thread for one account at one instant."""
-
-    __tablename__ = "scheduled_posts"
-    __table_args__ = (
-        CheckConstraint("state IN ('queued','sending','sent','failed','unknown','missed','cancelled')",
-                        name="ck_scheduled_posts_state"),
-        CheckConstraint("source IN ('file','manual')", name="ck_scheduled_posts_source"),
-        Index("ix_scheduled_posts_state_due", "state", "due_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(400), unique=True)
-    source: Mapped[str] = mapped_column(String(10), default="file")
-    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"))
-    post_id: Mapped[str | None] = mapped_column(String(100))
-    account: Mapped[str] = mapped_column(ForeignKey("accounts.name"))
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    local_time: Mapped[str] = mapped_column(String(40))  # ISO 8601 with offset, as planned
-    timezone: Mapped[str] = mapped_column(String(64))
-    late_seconds: Mapped[int] = mapped_column(Integer)
-    variant: Mapped[int] = mapped_column(Integer, default=0)
-    payload: Mapped[dict] = mapped_column(JSON)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(12), default="queued")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    remote_id: Mapped[str | None] = mapped_column(String(200))
-    remote_url: Mapped[str | None] = mapped_column(String(500))
-    reply_to_url: Mapped[str | None] = mapped_column(String(500))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    claimed_by: Mapped[str | None] = mapped_column(String(200))
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+# One occurrence: a post or thread for one account at one instant.
+scheduled_posts = Table(
+    "scheduled_posts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False, unique=True),
+    Column("source", String(10), nullable=False),
+    Column("campaign_id", String(100), ForeignKey("campaigns.id")),
+    Column("post_id", String(100)),
+    Column("account", String(100), ForeignKey("accounts.name"), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("local_time", String(40), nullable=False),  # ISO 8601 with offset, as planned
+    Column("timezone", String(64), nullable=False),
+    Column("late_seconds", Integer, nullable=False),
+    Column("variant", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("remote_id", String(200)),
+    Column("remote_url", String(500)),
+    Column("reply_to_url", String(500)),
+    Column("lease_until", UTCDateTime()),
+    Column("claimed_by", String(200)),
+    Column("claimed_at", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("state IN ('queued','sending','sent','failed','unknown','missed','cancelled')",
+                    name="ck_scheduled_posts_state"),
+    CheckConstraint("source IN ('file','manual')", name="ck_scheduled_posts_source"),
+    Index("ix_scheduled_posts_state_due", "state", "due_at"),
+)

@@ -116,8 +116,9 @@ class _Recursive(Exception):
 
 def load_yaml(text: str, problems: ProblemList) -> Any:
     """Parse one YAML document; problems go to `problems`, the result is None when unusable."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -127,6 +128,8 @@ def load_yaml(text: str, problems: ProblemList) -> Any:
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark()
         what = exc.problem or exc.context or "invalid YAML"
         problems.error(where, f"YAML syntax error: {what}")
+    except yaml.reader.ReaderError as exc:
+        problems.error(_position(text, exc.position), f"YAML error: character {exc.character!r} is not allowed")
     except yaml.YAMLError as exc:
         problems.error(Mark(), f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
     except _TooBig as exc:
@@ -137,5 +140,11 @@ def load_yaml(text: str, problems: ProblemList) -> Any:
         # PyYAML raises plain ValueError for e.g. huge float/int edge cases.
         problems.error(Mark(), f"YAML error: {exc}")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return None
+
+
+def _position(text: str, offset: int) -> Mark:
+    before = text[:offset]
+    return Mark(before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
