@@ -211,5 +211,219 @@ def status(posts_file, db_url, now, limit):
     click.echo(status_text(queue_status(database, parse_now(now), limit=limit), database.display), nl=False)
 
 
+def load_environment(posts_file: Path) -> dict[str, str]:
+    """The process environment, plus a .env beside posts.yaml for what the environment does not set."""
+    from dotenv import dotenv_values
+
+    values = {}
+    for candidate in (Path.cwd() / ".env", posts_file.resolve().parent / ".env"):
+        if candidate.is_file():
+            values.update({k: v for k, v in dotenv_values(candidate).items() if v is not None})
+    return {**values, **os.environ}
+
+
+def _stop_flag():
+    """SIGTERM/SIGINT: finish the post in flight, then stop taking new ones."""
+    import signal
+
+    stopping = {"now": False}
+
+    def request_stop(signum, frame):
+        if stopping["now"]:
+            raise KeyboardInterrupt
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return lambda: stopping["now"]
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@now_option
+@click.option("--dry-run", is_flag=True, help="Show what would be posted now; nothing leaves the machine.")
+@click.option("--lease", default=180, show_default=True, metavar="SECONDS",
+              help="How long a claimed post stays ours before another run may take it over.")
+@click.option("-v", "--verbose", is_flag=True, help="One line per post handled, also when all is well.")
+def run(posts_file, db_url, now, dry_run, lease, verbose):
+    """Sync posts.yaml, post everything due exactly once, then exit (for cron).
+
+    Prints nothing when all is well. Exit status: 0 all good, 1 when a post
+    failed, was missed or needs a person (summary on stderr), 2 for
+    configuration errors.
+
+    Example:
+
+        */5 * * * * cd /srv/campagne && .venv/bin/campaign run
+    """
+    from datetime import timedelta
+
+    from .dispatch import Dispatcher
+    from .manual import due_now
+    from .plan import load_plan
+    from .queue import sync as sync_queue
+
+    path = resolve_posts_file(posts_file)
+    moment = parse_now(now)
+    plan_ = load_plan(path)
+    database = open_database(db_url, path)
+    sync_queue(database, plan_, moment)
+    if dry_run:
+        due = due_now(database, moment)
+        for row in due:
+            late = moment > row.due_at + timedelta(seconds=row.late_seconds)
+            texts = [p["text"] for p in row.payload.get("parts", [])]
+            verb = "would be MISSED (too late)" if late else "would post"
+            click.echo(f"{verb} #{row.id} to {row.account} (due {row.local_time[:16].replace('T', ' ')}):")
+            for number, text in enumerate(texts, 1):
+                prefix = f"  {number}/{len(texts)} " if len(texts) > 1 else "  "
+                click.echo(prefix + text.replace("\n", "\n" + " " * len(prefix)))
+        if not due:
+            click.echo(f"nothing due at {moment:%Y-%m-%d %H:%M} UTC")
+        return
+    clock = (lambda: moment) if now else None
+    dispatcher_args = {"clock": clock} if clock else {}
+    dispatcher = Dispatcher(database, environ=load_environment(path), lease=timedelta(seconds=lease),
+                            should_stop=_stop_flag(), **dispatcher_args,
+                            on_outcome=(lambda o: click.echo(_outcome_line(o))) if verbose else None)
+    report = dispatcher.run_due()
+    for message in dict.fromkeys(report.config_errors):
+        click.echo(f"campaign: {message}", err=True)
+    problems = report.needs_attention
+    if problems:
+        click.echo(f"campaign run: {len(problems)} post{'s' * (len(problems) != 1)} need attention "
+                   f"({report.count('sent')} sent):", err=True)
+        for outcome in problems:
+            click.echo("  " + _outcome_line(outcome), err=True)
+    sys.exit(report.exit_code)
+
+
+def _outcome_line(outcome) -> str:
+    line = f"#{outcome.post_id} {outcome.state} {outcome.account} {outcome.key}"
+    if outcome.url:
+        line += f" {outcome.url}"
+    if outcome.message:
+        line += f": {outcome.message}"
+    return line
+
+
+@main.command()
+@click.argument("account")
+@click.argument("text")
+@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
+              help="posts.yaml (for the default database).")
+@database_options
+@now_option
+@click.option("--at", "at", metavar="TIME", help="When (local date-time in posts.yaml's zone, or with offset); default now.")
+@click.option("--reply-to", metavar="URL", help="Reply to this post.")
+@click.option("--media", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="An image to attach (repeat for more, up to 4).")
+@click.option("--alt", multiple=True, help="Alt text for each --media, in order.")
+def post(account, text, posts_file, db_url, now, at, reply_to, media, alt):
+    """Queue a one-off post or reply without editing posts.yaml.
+
+    It goes out through the same queue with the same guarantees at the next
+    run; sync leaves it alone.
+
+    Example:
+
+        campaign post teamsaantstuur "@moniquedenb Leuk dat je ons volgt!" --reply-to https://x.com/moniquedenb/status/1
+    """
+    from .manual import queue_post
+
+    if len(media) != len(alt):
+        raise click.BadParameter("give one --alt for every --media", param_hint="--alt")
+    path = resolve_posts_file(posts_file)
+    moment = parse_now(now)
+    when = parse_bound(at, _file_zone(path), end_of_day=False) if at else moment
+    database = open_database(db_url, path)
+    queued = queue_post(database, account, text, at=when, now=moment, reply_to_url=reply_to,
+                        media=tuple(zip(media, alt)))
+    click.echo(f"queued #{queued.id} for {account} at {queued.due_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _file_zone(path: Path) -> str:
+    from .config import load
+
+    try:
+        cfile, _ = load(path)
+    except CampaignError:
+        return "UTC"
+    return cfile.timezone if cfile is not None else "UTC"
+
+
+@main.command()
+@click.argument("post_id", type=int)
+@click.option("--sent", "url", required=True, metavar="URL", help="The URL where the post appeared.")
+@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
+              help="posts.yaml (for the default database).")
+@database_options
+@now_option
+def resolve(post_id, url, posts_file, db_url, now):
+    """Mark an unknown (or failed) post as sent, after checking the account by hand.
+
+    Example:
+
+        campaign resolve 42 --sent https://x.com/teamsaantstuur/status/1885
+    """
+    from .manual import resolve_sent
+
+    resolve_sent(open_database(db_url, resolve_posts_file(posts_file)), post_id, url, parse_now(now))
+    click.echo(f"#{post_id} marked sent: {url}")
+
+
+@main.command()
+@click.argument("post_id", type=int)
+@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
+              help="posts.yaml (for the default database).")
+@database_options
+@now_option
+def retry(post_id, posts_file, db_url, now):
+    """Queue a failed, unknown or missed post again; the next run sends it (a thread resumes where it stopped).
+
+    Example:
+
+        campaign retry 42
+    """
+    from .manual import retry as retry_post
+
+    retry_post(open_database(db_url, resolve_posts_file(posts_file)), post_id, parse_now(now))
+    click.echo(f"#{post_id} queued again")
+
+
+@main.group()
+def accounts():
+    """Check the accounts' credentials.
+
+    Example:
+
+        campaign accounts check
+    """
+
+
+@accounts.command("check")
+@posts_file_argument
+@database_options
+@now_option
+def accounts_check(posts_file, db_url, now):
+    """Call each account's platform with its credentials: ok, missing variables, or rejected.
+
+    Example:
+
+        campaign accounts check posts.yaml
+    """
+    from .accounts import check_accounts
+    from .plan import load_plan
+
+    path = resolve_posts_file(posts_file)
+    plan_ = load_plan(path)
+    database = open_database(db_url, path)
+    results = check_accounts(plan_.file, load_environment(path), database, parse_now(now))
+    for result in results:
+        click.echo(f"{result.account:<24} {result.platform:<9} {result.status:<8} {result.detail}")
+    sys.exit(0 if all(r.status == "ok" for r in results) else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

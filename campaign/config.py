@@ -210,8 +210,10 @@ class _Reader:
                     self.err(anode.mark, f"account '{name}' (mastodon) needs 'instance', e.g. https://mastodon.social")
                 elif instance is not None and host_of(instance) is None:
                     self.err(anode.value_mark("instance"), f"instance must be a URL like https://mastodon.social")
-            elif instance is not None:
-                self.err(anode.key_mark("instance"), f"'instance' is only for mastodon accounts")
+            elif platform == "bluesky" and instance is not None and host_of(instance) is None:
+                self.err(anode.value_mark("instance"), "instance must be the PDS URL, e.g. https://bsky.social")
+            elif platform == "x" and instance is not None:
+                self.err(anode.key_mark("instance"), "'instance' is for mastodon (and a Bluesky PDS), not for x")
             max_chars = self.whole(anode, "max_chars")
             if max_chars is not None and platform != "mastodon":
                 self.err(anode.key_mark("max_chars"), "'max_chars' is only for mastodon accounts (instances differ)")

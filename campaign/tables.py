@@ -87,3 +87,17 @@ scheduled_posts = Table(
     CheckConstraint("source IN ('file','manual')", name="ck_scheduled_posts_source"),
     Index("ix_scheduled_posts_state_due", "state", "due_at"),
 )
+
+# Each part of a post that the platform has accepted: a thread resumes after the last one,
+# and max_per_day counts these.
+sent_parts = Table(
+    "sent_parts", metadata,
+    Column("post_id", Integer, ForeignKey("scheduled_posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("part_index", Integer, primary_key=True),
+    Column("account", String(100), nullable=False),
+    Column("remote_id", String(300), nullable=False),
+    Column("remote_url", String(500)),
+    Column("remote_ref", JSON),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    Index("ix_sent_parts_account_sent_at", "account", "sent_at"),
+)

@@ -135,3 +135,28 @@ def db(database_url) -> Database:
     database = Database(database_url)
     yield database
     database.engine.dispose()
+
+
+@pytest.fixture
+def fake_x():
+    from tests.fakes.x import FakeX
+
+    with FakeX() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_mastodon():
+    from tests.fakes.mastodon import FakeMastodon
+
+    with FakeMastodon() as fake:
+        yield fake
+
+
+@pytest.fixture
+def stage(tmp_path):
+    from tests.stage import Stage
+
+    database = Database(f"sqlite:///{tmp_path / 'queue.db'}")
+    yield Stage(tmp_path, {"CAMPAIGN_HTTP_TIMEOUT": "1.5"}, database)
+    database.engine.dispose()

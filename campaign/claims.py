@@ -1,0 +1,166 @@
+"""Claiming posts for sending, with a lease, so overlapping runs never post the same occurrence twice.
+
+A claim is one atomic UPDATE … RETURNING (with FOR UPDATE SKIP LOCKED on PostgreSQL;
+under SQLite's write lock otherwise). Every later write checks that the claim is
+still ours, so a run whose lease was taken over cannot overwrite the new owner.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, insert, select, update
+
+from .db import Database
+from .tables import accounts, scheduled_posts, sent_parts
+
+DEFAULT_LEASE = timedelta(minutes=3)
+posts = scheduled_posts.c
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class SentPart:
+    index: int
+    remote_id: str
+    remote_url: str | None
+    remote_ref: dict | None
+
+
+@dataclass
+class Claim:
+    id: int
+    key: str
+    account: str
+    campaign_id: str | None
+    due_at: datetime
+    late: timedelta
+    payload: dict
+    attempts: int
+    claimed_at: datetime
+    reply_to_url: str | None
+    worker: str
+    recovered: bool  # its previous owner's lease ran out mid-send
+    done: dict[int, SentPart] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> list[dict]:
+        return self.payload.get("parts", [])
+
+    def next_part(self) -> int:
+        index = 0
+        while index in self.done:
+            index += 1
+        return index
+
+
+def _claim(connection, row_id_query, now: datetime, worker: str, lease: timedelta, *, recovered: bool):
+    values = {"state": "sending", "claimed_by": worker, "lease_until": now + lease, "updated_at": now,
+              "attempts": posts.attempts + 1}
+    if not recovered:
+        values["claimed_at"] = now
+    row = connection.execute(
+        update(scheduled_posts).where(posts.id == row_id_query.scalar_subquery())
+        .values(**values).returning(*scheduled_posts.c)).first()
+    if row is None:
+        return None
+    done = {r.part_index: SentPart(r.part_index, r.remote_id, r.remote_url, r.remote_ref)
+            for r in connection.execute(select(sent_parts).where(sent_parts.c.post_id == row.id))}
+    return Claim(row.id, row.key, row.account, row.campaign_id, row.due_at, timedelta(seconds=row.late_seconds),
+                 row.payload, row.attempts, row.claimed_at or now, row.reply_to_url, worker, recovered, done)
+
+
+def claim_next_due(db: Database, now: datetime, worker: str, *, lease: timedelta = DEFAULT_LEASE,
+                   skip_accounts: frozenset[str] = frozenset()) -> Claim | None:
+    """Take the oldest due queued post of an account that is not flagged or skipped."""
+    query = (select(posts.id)
+             .where(posts.state == "queued", posts.due_at <= now)
+             .where(posts.account.not_in(select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))))
+             .order_by(posts.due_at, posts.id).limit(1).with_for_update(skip_locked=True))
+    if skip_accounts:
+        query = query.where(posts.account.not_in(sorted(skip_accounts)))
+    with db.transaction(write=True) as connection:
+        return _claim(connection, query, now, worker, lease, recovered=False)
+
+
+def claim_expired(db: Database, now: datetime, worker: str, *, lease: timedelta = DEFAULT_LEASE,
+                  skip_accounts: frozenset[str] = frozenset()) -> Claim | None:
+    """Take over a post whose sender vanished (killed, or its lease ran out) mid-send."""
+    query = (select(posts.id).where(posts.state == "sending", posts.lease_until < now)
+             .order_by(posts.lease_until, posts.id).limit(1).with_for_update(skip_locked=True))
+    if skip_accounts:
+        query = query.where(posts.account.not_in(sorted(skip_accounts)))
+    with db.transaction(write=True) as connection:
+        return _claim(connection, query, now, worker, lease, recovered=True)
+
+
+def _owned(claim: Claim):
+    return and_(posts.id == claim.id, posts.state == "sending", posts.claimed_by == claim.worker)
+
+
+def extend_lease(db: Database, claim: Claim, now: datetime, lease: timedelta = DEFAULT_LEASE) -> bool:
+    """Renew our lease before a slow call; False when the claim is no longer ours."""
+    with db.transaction(write=True) as connection:
+        result = connection.execute(update(scheduled_posts).where(_owned(claim))
+                                    .values(lease_until=now + lease, updated_at=now))
+        return result.rowcount == 1
+
+
+def record_part(db: Database, claim: Claim, index: int, remote_id: str, remote_url: str | None,
+                remote_ref: dict | None, now: datetime, *, final: bool) -> bool:
+    """Store an accepted part; with final=True also mark the post sent, in the same transaction."""
+    with db.transaction(write=True) as connection:
+        if connection.execute(select(posts.id).where(_owned(claim))).first() is None:
+            return False
+        connection.execute(insert(sent_parts).values(post_id=claim.id, part_index=index, account=claim.account,
+                                                     remote_id=remote_id, remote_url=remote_url,
+                                                     remote_ref=remote_ref, sent_at=now))
+        claim.done[index] = SentPart(index, remote_id, remote_url, remote_ref)
+        if final:
+            first = claim.done[min(claim.done)]
+            connection.execute(update(scheduled_posts).where(_owned(claim)).values(
+                state="sent", remote_id=first.remote_id, remote_url=first.remote_url, sent_at=now,
+                lease_until=None, last_error=None, updated_at=now))
+        return True
+
+
+def finish(db: Database, claim: Claim, state: str, now: datetime, error: str | None) -> bool:
+    """End a claim as failed, unknown or missed."""
+    assert state in ("failed", "unknown", "missed")
+    with db.transaction(write=True) as connection:
+        result = connection.execute(update(scheduled_posts).where(_owned(claim)).values(
+            state=state, last_error=error, lease_until=None, updated_at=now))
+        return result.rowcount == 1
+
+
+def release(db: Database, claim: Claim, now: datetime, reason: str | None) -> bool:
+    """Give a claim back to the queue untouched (rate limit, daily cap, shutdown)."""
+    with db.transaction(write=True) as connection:
+        result = connection.execute(update(scheduled_posts).where(_owned(claim)).values(
+            state="queued", claimed_by=None, lease_until=None, last_error=reason,
+            attempts=posts.attempts - 1, updated_at=now))
+        return result.rowcount == 1
+
+
+def parts_sent_since(db: Database, account: str, since: datetime) -> int:
+    with db.transaction() as connection:
+        return connection.execute(select(func.count()).select_from(sent_parts)
+                                  .where(sent_parts.c.account == account, sent_parts.c.sent_at > since)).scalar_one()
+
+
+def flag_account(db: Database, account: str, reason: str, now: datetime) -> None:
+    with db.transaction(write=True) as connection:
+        connection.execute(update(accounts).where(accounts.c.name == account)
+                           .values(flagged_at=now, flag_reason=reason, updated_at=now))
+
+
+def unflag_account(db: Database, account: str, now: datetime) -> None:
+    with db.transaction(write=True) as connection:
+        connection.execute(update(accounts).where(accounts.c.name == account, accounts.c.flagged_at.is_not(None))
+                           .values(flagged_at=None, flag_reason=None, updated_at=now))

@@ -1,0 +1,298 @@
+"""Send every due post exactly once.
+
+The database decides what is due and who is sending it (campaign.claims); this
+module decides what to do with each answer of a platform. Each claimed post ends
+in exactly one of: sent, failed, unknown, missed — or goes back to the queue
+untouched (rate limit, daily cap, missing credentials).
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Mapping
+
+from sqlalchemy import select
+
+from . import claims
+from .claims import Claim
+from .db import Database
+from .errors import (AuthFailed, CampaignError, DuplicateContent, MissingCredentials, PlatformError, RateLimited,
+                     Rejected, TransientError)
+from .platforms import AccountInfo, OutgoingPart, Platform, RemotePost, connect
+from .tables import accounts
+
+CLOCK_SKEW = timedelta(minutes=2)
+DAY = timedelta(hours=24)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    post_id: int
+    key: str
+    account: str
+    state: str  # sent | failed | unknown | missed | deferred | lost
+    message: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class RunReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    config_errors: list[str] = field(default_factory=list)
+
+    def count(self, state: str) -> int:
+        return sum(1 for o in self.outcomes if o.state == state)
+
+    @property
+    def needs_attention(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.state in ("failed", "unknown", "missed")]
+
+    @property
+    def exit_code(self) -> int:
+        if self.config_errors:
+            return 2
+        return 1 if self.needs_attention else 0
+
+
+@dataclass
+class _Account:
+    info: AccountInfo
+    max_per_day: int | None
+
+
+class Dispatcher:
+    """One dispatch pass over the queue; construct one per run."""
+
+    def __init__(self, db: Database, *, environ: Mapping[str, str],
+                 connect_platform: Callable[[AccountInfo, Mapping[str, str]], Platform] = connect,
+                 clock: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+                 worker: str | None = None, lease: timedelta = claims.DEFAULT_LEASE,
+                 retries: int = 3, backoff_base: float = 1.0, backoff_cap: float = 8.0,
+                 max_reset_wait: float = 60.0, should_stop: Callable[[], bool] = lambda: False,
+                 on_outcome: Callable[[Outcome], None] | None = None):
+        self.db = db
+        self.environ = environ
+        self.connect_platform = connect_platform
+        self.clock = clock
+        self.sleep = sleep
+        self.worker = worker or claims.new_worker_id()
+        self.lease = lease
+        self.retries = retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_reset_wait = max_reset_wait
+        self.should_stop = should_stop
+        self.on_outcome = on_outcome
+        self.report = RunReport()
+        self.blocked: set[str] = set()
+        self._platforms: dict[str, Platform] = {}
+        self._accounts = self._load_accounts()
+
+    def _load_accounts(self) -> dict[str, _Account]:
+        with self.db.transaction() as connection:
+            return {row.name: _Account(AccountInfo(row.name, row.platform, row.handle, row.instance), row.max_per_day)
+                    for row in connection.execute(select(accounts))}
+
+    # -- the pass ----------------------------------------------------------
+    def run_due(self) -> RunReport:
+        """Recover abandoned sends first, then send everything due, oldest first."""
+        for take in (claims.claim_expired, claims.claim_next_due):
+            while not self.should_stop():
+                claim = take(self.db, self.clock(), self.worker, lease=self.lease,
+                             skip_accounts=frozenset(self.blocked))
+                if claim is None:
+                    break
+                self._handle(claim)
+        return self.report
+
+    def _outcome(self, claim: Claim, state: str, message: str | None = None, url: str | None = None) -> None:
+        outcome = Outcome(claim.id, claim.key, claim.account, state, message, url)
+        self.report.outcomes.append(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+
+    def _fail(self, claim: Claim, state: str, message: str) -> None:
+        if claims.finish(self.db, claim, state, self.clock(), message):
+            self._outcome(claim, state, message)
+        else:
+            self._outcome(claim, "lost", "another dispatcher took this post over")
+
+    def _defer(self, claim: Claim, reason: str) -> None:
+        self.blocked.add(claim.account)
+        claims.release(self.db, claim, self.clock(), reason)
+        self._outcome(claim, "deferred", reason)
+
+    def _handle(self, claim: Claim) -> None:
+        account = self._accounts.get(claim.account)
+        if account is None:
+            self._accounts = self._load_accounts()
+            account = self._accounts[claim.account]
+        now = self.clock()
+        if not claim.done and now > claim.due_at + claim.late:
+            late_by = now - claim.due_at
+            self._fail(claim, "missed", f"not posted: {_human(late_by)} after its due time, more than its "
+                                        f"'late' allowance of {_human(claim.late)}")
+            return
+        try:
+            platform = self._platform(account.info)
+        except MissingCredentials as error:
+            self.report.config_errors.append(str(error))
+            self._defer(claim, str(error))
+            return
+        if account.max_per_day is not None:
+            used = claims.parts_sent_since(self.db, claim.account, now - DAY)
+            needed = len(claim.parts) - len(claim.done)
+            if used + needed > account.max_per_day:
+                self._defer(claim, f"held back: {used} posts in the last 24 h, max_per_day is {account.max_per_day}")
+                return
+        if claim.recovered and not platform.idempotent:
+            problem = self._recover(claim, platform)
+            if problem is not None:
+                self._fail(claim, "unknown", problem)
+                return
+            if len(claim.done) == len(claim.parts):
+                self._sent(claim)
+                return
+        self._send_parts(claim, platform, account.info)
+
+    def _platform(self, info: AccountInfo) -> Platform:
+        if info.name not in self._platforms:
+            self._platforms[info.name] = self.connect_platform(info, self.environ)
+        return self._platforms[info.name]
+
+    def _sent(self, claim: Claim) -> None:
+        first = claim.done[min(claim.done)]
+        self._outcome(claim, "sent", url=first.remote_url)
+
+    # -- recovery ------------------------------------------------------------
+    def _find_ours(self, claim: Claim, platform: Platform, text: str) -> RemotePost | None:
+        """Our text on the account's timeline since the post was first claimed (raises PlatformError)."""
+        known = {part.remote_id for part in claim.done.values()}
+        candidates = [post for post in platform.recent_posts(claim.claimed_at - CLOCK_SKEW)
+                      if post.id not in known and platform.same_text(text, post.text)]
+        candidates.sort(key=lambda post: post.created_at or claim.claimed_at)
+        return candidates[0] if candidates else None
+
+    def _recover(self, claim: Claim, platform: Platform) -> str | None:
+        """After a lost send: adopt parts that did go out; None when we know where we stand."""
+        for index in range(claim.next_part(), len(claim.parts)):
+            try:
+                found = self._find_ours(claim, platform, claim.parts[index]["text"])
+            except PlatformError as error:
+                return (f"the previous attempt was interrupted and the timeline could not be read to check "
+                        f"whether part {index + 1} went out ({error}); check the account, then run "
+                        f"'campaign resolve {claim.id} --sent URL' or 'campaign retry {claim.id}'")
+            if found is None:
+                return None
+            if not claims.record_part(self.db, claim, index, found.id, found.url, found.ref or None, self.clock(),
+                                      final=index == len(claim.parts) - 1):
+                return "another dispatcher took this post over"
+        return None
+
+    # -- sending ---------------------------------------------------------------
+    def _send_parts(self, claim: Claim, platform: Platform, info: AccountInfo) -> None:
+        reply_target = None
+        if claim.reply_to_url and 0 not in claim.done:
+            try:
+                reply_target = platform.lookup(claim.reply_to_url)
+            except PlatformError as error:
+                self._fail(claim, "failed", f"cannot find the post to reply to ({claim.reply_to_url}): {error}")
+                return
+        for index in range(claim.next_part(), len(claim.parts)):
+            part = claim.parts[index]
+            outgoing = OutgoingPart(
+                text=part["text"],
+                media=tuple((Path(m["path"]), m["alt"]) for m in part.get("media", ())),
+                idempotency_key=hashlib.sha256(f"praatmee:{claim.key}#{index}".encode()).hexdigest()[:32],
+            )
+            previous = claim.done.get(index - 1)
+            reply_to = _remote(previous) if previous else reply_target
+            root = _remote(claim.done[0]) if index > 0 else None
+            posted = self._post_with_retries(claim, platform, outgoing, reply_to, root)
+            if posted is None:
+                return
+            if not claims.record_part(self.db, claim, index, posted.id, posted.url, posted.ref or None,
+                                      self.clock(), final=index == len(claim.parts) - 1):
+                self._outcome(claim, "lost", "another dispatcher took this post over")
+                return
+        self._sent(claim)
+
+    def _post_with_retries(self, claim: Claim, platform: Platform, part: OutgoingPart,
+                           reply_to: RemotePost | None, root: RemotePost | None) -> RemotePost | None:
+        failures = 0
+        reset_waits = 0
+        while True:
+            if not claims.extend_lease(self.db, claim, self.clock(), self.lease):
+                self._outcome(claim, "lost", "another dispatcher took this post over")
+                return None
+            try:
+                return platform.post(part, reply_to=reply_to, root=root)
+            except RateLimited as error:
+                wait = (error.reset_at - self.clock()).total_seconds() if error.reset_at else None
+                if wait is not None and wait <= self.max_reset_wait and reset_waits < 2:
+                    reset_waits += 1
+                    self.sleep(max(wait, 0.0) + 0.5)
+                    continue
+                until = f" until {error.reset_at:%Y-%m-%d %H:%M:%S} UTC" if error.reset_at else ""
+                self._defer(claim, f"rate limited by {claim.account}'s platform{until}; left queued for the next run")
+                return None
+            except DuplicateContent as error:
+                try:
+                    found = self._find_ours(claim, platform, part.text)
+                except PlatformError:
+                    found = None
+                if found is not None:
+                    return found
+                self._fail(claim, "failed", f"X refused the text as a duplicate of an earlier post that this "
+                                            f"campaign did not send now ({error}); add a variant to the post")
+                return None
+            except TransientError as error:
+                if error.maybe_posted and not platform.idempotent:
+                    try:
+                        found = self._find_ours(claim, platform, part.text)
+                    except PlatformError as read_error:
+                        self._fail(claim, "unknown", f"{error}; the post may have gone out and the timeline "
+                                                     f"could not be read to check ({read_error}); check the "
+                                                     f"account, then 'campaign resolve {claim.id} --sent URL' "
+                                                     f"or 'campaign retry {claim.id}'")
+                        return None
+                    if found is not None:
+                        return found
+                failures += 1
+                if failures >= self.retries:
+                    self._fail(claim, "failed", f"gave up after {failures} attempts: {error}")
+                    return None
+                delay = min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))
+                self.sleep(delay * random.uniform(0.5, 1.0))
+            except AuthFailed as error:
+                message = f"credentials rejected: {error}; fix them, then run 'campaign accounts check'"
+                claims.flag_account(self.db, claim.account, message, self.clock())
+                self.blocked.add(claim.account)
+                self._fail(claim, "failed", message)
+                return None
+            except Rejected as error:
+                self._fail(claim, "failed", f"the platform refused the post: {error}")
+                return None
+
+
+def _remote(part: claims.SentPart) -> RemotePost:
+    return RemotePost(part.remote_id, part.remote_url, ref=part.remote_ref or {})
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"

@@ -1,0 +1,675 @@
+"""Shared machinery for the loopback fake API servers (X, Mastodon, Bluesky).
+
+Every fake is a real HTTP/1.1 server (``http.server.ThreadingHTTPServer``) bound to
+``127.0.0.1`` on an ephemeral port, served from a daemon thread, so the *real* client
+libraries (tweepy, Mastodon.py, atproto) talk to it over real sockets.
+
+Lifecycle::
+
+    fake = FakeMastodon().start()      # or: with FakeMastodon() as fake: ...
+    fake.url                           # "http://127.0.0.1:54321"
+    fake.stop()                        # shutdown + server_close; idempotent, bounded
+
+State a test can inspect (all thread-safe snapshots):
+
+* ``fake.posts``          -- list of dicts, oldest first, one per stored post (all accounts);
+                             ``fake.posts_for(account)`` for one account.
+* ``fake.requests``       -- the request log: ``RecordedRequest`` objects (method, path,
+                             query, headers, body, endpoint, status, fault, ...).
+  ``fake.requests_to(endpoint)`` filters by endpoint name.
+* ``fake.account``        -- the default account (credentials to configure clients with).
+
+Fault injection
+---------------
+``fake.inject(endpoint, fault, times=1)`` queues ``fault`` for the next ``times`` requests
+whose endpoint name is ``endpoint`` (``"*"`` matches any endpoint).  Faults are consumed
+first-in first-out; a request consumes at most one fault.  The endpoint names of each fake
+are listed in its module docstring (``"post"``, ``"media"``, ``"timeline"``, ``"me"``, ...).
+
+Fault kinds (constructors on ``Fault``):
+
+``Fault.status(code, reset_in=None, headers=None, body=None)``
+    Answer ``code`` with the platform's own error body, *without* processing the request
+    (nothing is stored).  ``reset_in`` (seconds) adds the platform's rate-limit reset header
+    (X: ``x-rate-limit-reset`` Unix seconds; Mastodon: ``X-RateLimit-Reset`` ISO 8601;
+    Bluesky: ``ratelimit-reset`` Unix seconds); without it no reset header is sent.
+``Fault.rate_limit(reset_in=None)``   -- ``status(429, ...)``.
+``Fault.server_error(code=500)``      -- ``status(code)`` for 500/502/503/504.
+``Fault.unauthorized()``              -- ``status(401)``.
+``Fault.duplicate()``                 -- X: the real 403 "duplicate content" problem+json;
+                                         other fakes: a plain 403.
+``Fault.slow(delay, then=None)``      -- sleep ``delay`` seconds (capped at ``MAX_DELAY``,
+                                         interrupted by ``stop()``), then handle the request
+                                         normally (so it *is* stored) or apply ``then``.
+                                         Use a delay longer than the client's timeout to get
+                                         a lost response whose post exists.
+``Fault.drop(store=True)``            -- handle the request (store the post when
+                                         ``store``), then close the connection cleanly (FIN)
+                                         without any response bytes.
+``Fault.reset(store=True)``           -- like ``drop`` but abort the connection with a TCP
+                                         RST (``SO_LINGER`` 0).
+
+Nothing here ever binds anything but 127.0.0.1, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = [
+    "Fault",
+    "FakeServer",
+    "Request",
+    "Response",
+    "RecordedRequest",
+    "MAX_DELAY",
+    "json_response",
+    "parse_multipart",
+]
+
+#: Upper bound for any server-side sleep (``Fault.slow``), in seconds.
+MAX_DELAY = 30.0
+#: How long an idle keep-alive connection may sit in a handler thread.
+IDLE_TIMEOUT = 15.0
+
+
+# --------------------------------------------------------------------------------------
+# Faults
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure to inject into the next matching request(s). Build with the classmethods."""
+
+    kind: str  # "status" | "slow" | "drop" | "reset"
+    code: int | None = None  # HTTP status for kind "status"
+    reset_in: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+    reason: str | None = None  # e.g. "duplicate"
+    delay: float = 0.0
+    then: "Fault | None" = None
+    store: bool = True
+
+    # -- constructors ------------------------------------------------------------------
+    @classmethod
+    def status(cls, code: int, *, reset_in: float | None = None,
+               headers: dict[str, str] | None = None, body: Any = None,
+               reason: str | None = None) -> "Fault":
+        """Answer ``code`` (platform error body unless ``body``) without processing."""
+        return cls(kind="status", code=int(code), reset_in=reset_in,
+                   headers=tuple((headers or {}).items()), body=body, reason=reason)
+
+    @classmethod
+    def rate_limit(cls, reset_in: float | None = None, **kw: Any) -> "Fault":
+        return cls.status(429, reset_in=reset_in, **kw)
+
+    @classmethod
+    def server_error(cls, code: int = 500, **kw: Any) -> "Fault":
+        return cls.status(code, **kw)
+
+    @classmethod
+    def unauthorized(cls, **kw: Any) -> "Fault":
+        return cls.status(401, **kw)
+
+    @classmethod
+    def duplicate(cls) -> "Fault":
+        return cls.status(403, reason="duplicate")
+
+    @classmethod
+    def slow(cls, delay: float, then: "Fault | None" = None) -> "Fault":
+        return cls(kind="slow", delay=min(float(delay), MAX_DELAY), then=then)
+
+    @classmethod
+    def drop(cls, store: bool = True) -> "Fault":
+        return cls(kind="drop", store=store)
+
+    @classmethod
+    def reset(cls, store: bool = True) -> "Fault":
+        return cls(kind="reset", store=store)
+
+    def __repr__(self) -> str:  # compact, for assertion messages
+        if self.kind == "status":
+            extra = f", reset_in={self.reset_in}" if self.reset_in is not None else ""
+            extra += f", reason={self.reason!r}" if self.reason else ""
+            return f"Fault.status({self.code}{extra})"
+        if self.kind == "slow":
+            return f"Fault.slow({self.delay}, then={self.then!r})"
+        return f"Fault.{self.kind}(store={self.store})"
+
+
+# --------------------------------------------------------------------------------------
+# Requests and responses
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    """A parsed incoming request, handed to a fake's endpoint handler."""
+
+    method: str
+    path: str  # without query, trailing "/" stripped (except "/")
+    query: dict[str, list[str]]
+    raw_query: str
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)  # path parameters from routing
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        vals = self.query.get(name)
+        return vals[0] if vals else default
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def form(self) -> dict[str, list[str]]:
+        """Fields of an urlencoded or multipart body (file parts are left out)."""
+        if self.content_type == "application/x-www-form-urlencoded":
+            return parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+        if self.content_type == "multipart/form-data":
+            out: dict[str, list[str]] = {}
+            for name, part in parse_multipart(self.header("content-type") or "", self.body):
+                if part["filename"] is None:
+                    out.setdefault(name, []).append(part["data"].decode("utf-8"))
+            return out
+        return {}
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        """File parts of a multipart body: name -> {filename, content_type, data}."""
+        if self.content_type != "multipart/form-data":
+            return {}
+        return {name: part for name, part in parse_multipart(self.header("content-type") or "", self.body)
+                if part["filename"] is not None}
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # dict/list -> JSON, bytes/str -> as is, None -> empty
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json; charset=utf-8"
+
+    def encoded(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None,
+                  content_type: str = "application/json; charset=utf-8") -> Response:
+    return Response(status=status, body=body, headers=dict(headers or {}), content_type=content_type)
+
+
+@dataclass
+class RecordedRequest:
+    """One entry of ``fake.requests``."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    endpoint: str | None
+    time: float
+    status: int | None = None  # None when the connection was dropped/reset
+    fault: Fault | None = None
+    outcome: str = "pending"  # "ok" | "error" | "fault" | "dropped" | "reset" | "timeout-wait"
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """Parse a multipart/form-data body into [(name, {filename, content_type, data})]."""
+    raw = b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
+    parts: list[tuple[str, dict[str, Any]]] = []
+    if not msg.is_multipart():
+        return parts
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_param("filename", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        parts.append((name, {"filename": filename, "content_type": part.get_content_type(), "data": data}))
+    return parts
+
+
+# --------------------------------------------------------------------------------------
+# Routing
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: tuple[str, ...]  # path segments; "{name}" captures one segment
+    endpoint: str
+    handler: Callable[[Request], Response]
+
+
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(seg for seg in path.split("/") if seg)
+
+
+# --------------------------------------------------------------------------------------
+# The server
+# --------------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+    request_queue_size = 64
+
+    def __init__(self, fake: "FakeServer") -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # keep test output quiet
+        self.fake._note_server_error()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "PraatMeeFake/1.0"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
+        return
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            self.server.fake._untrack(self.connection)
+
+    def _read_body(self) -> bytes:
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        split = urlsplit(self.path)
+        path = split.path.rstrip("/") or "/"
+        req = Request(
+            method=self.command,
+            path=path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            raw_query=split.query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        self.server.fake._serve(self, req)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+    # -- low-level answers used by FakeServer._serve --------------------------------
+    def send(self, resp: Response) -> None:
+        payload = resp.encoded()
+        self.send_response(resp.status)
+        sent_ct = False
+        for k, v in resp.headers.items():
+            if k.lower() == "content-type":
+                sent_ct = True
+            self.send_header(k, v)
+        if payload and not sent_ct and resp.content_type:
+            self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+    def drop(self) -> None:
+        """Close cleanly (FIN) without writing a response."""
+        self.close_connection = True
+
+    def reset(self) -> None:
+        """Abort the connection with an RST."""
+        self.close_connection = True
+        try:
+            fd = self.connection.detach()
+        except OSError:
+            return
+        sock = socket.socket(fileno=fd)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        sock.close()
+
+
+class FakeServer:
+    """Base class of the fakes: routing, faults, request log, lifecycle.
+
+    Subclasses register routes with ``self.route(method, "/path/{param}", endpoint, fn)``
+    and implement ``error_response(req, status, fault=None, **kw)`` returning the platform's
+    error shape, plus ``rate_limit_headers(endpoint, account)``.
+    """
+
+    #: endpoint -> (limit, window seconds); enforced per account when remaining hits 0.
+    default_rate_limits: dict[str, tuple[int, int]] = {}
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._routes: list[Route] = []
+        self._faults: list[list[Any]] = []  # [endpoint, fault, remaining]
+        self._log: list[RecordedRequest] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._conns: set[socket.socket] = set()
+        self._server_errors = 0
+        self._windows: dict[tuple[str, str], list[float]] = {}  # (account, endpoint) -> [reset, used]
+        self.rate_limits: dict[str, tuple[int, int]] = dict(self.default_rate_limits)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self):
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server(self)
+        host, port = self._server.server_address[:2]
+        assert host == "127.0.0.1"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"{type(self).__name__}:{port}", daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("fake server not started")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- routing -----------------------------------------------------------------------
+    def route(self, method: str, path: str, endpoint: str, handler: Callable[[Request], Response]) -> None:
+        self._routes.append(Route(method.upper(), _split(path), endpoint, handler))
+
+    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        segs = _split(path)
+        path_matched = False
+        for r in self._routes:
+            if len(r.pattern) != len(segs):
+                continue
+            params: dict[str, str] = {}
+            ok = True
+            for p, s in zip(r.pattern, segs):
+                if p.startswith("{") and p.endswith("}"):
+                    params[p[1:-1]] = s
+                elif p != s:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            path_matched = True
+            if r.method == method or (method == "HEAD" and r.method == "GET"):
+                return r, params, True
+        return None, {}, path_matched
+
+    # -- faults ------------------------------------------------------------------------
+    def inject(self, endpoint: str, fault: Fault, times: int = 1) -> None:
+        """Apply ``fault`` to the next ``times`` requests to ``endpoint`` ("*" = any)."""
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        known = self.endpoints()
+        if endpoint != "*" and endpoint not in known:
+            raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(known)}")
+        with self._lock:
+            self._faults.append([endpoint, fault, times])
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending_faults(self) -> list[tuple[str, Fault, int]]:
+        with self._lock:
+            return [(e, f, n) for e, f, n in self._faults]
+
+    def endpoints(self) -> set[str]:
+        return {r.endpoint for r in self._routes}
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            for entry in self._faults:
+                if entry[0] == "*" or entry[0] == endpoint:
+                    entry[2] -= 1
+                    if entry[2] <= 0:
+                        self._faults.remove(entry)
+                    return entry[1]
+        return None
+
+    # -- request log -------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._log)
+
+    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self._log if r.endpoint == endpoint]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    def _note_server_error(self) -> None:
+        with self._lock:
+            self._server_errors += 1
+
+    @property
+    def server_errors(self) -> int:
+        """Unhandled exceptions inside handler threads (should stay 0)."""
+        with self._lock:
+            return self._server_errors
+
+    # -- connection tracking (so stop() can break idle keep-alive connections) ---------
+    def _track(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._conns.add(conn)
+
+    def _untrack(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._conns.discard(conn)
+
+    # -- rate-limit bookkeeping --------------------------------------------------------
+    def set_rate_limit(self, endpoint: str, limit: int, window: int = 900) -> None:
+        """Set (and reset) the per-account budget of ``endpoint``."""
+        with self._lock:
+            self.rate_limits[endpoint] = (int(limit), int(window))
+            for key in [k for k in self._windows if k[1] == endpoint]:
+                del self._windows[key]
+
+    def _consume_budget(self, account: str, endpoint: str) -> tuple[int, int, int] | None:
+        """Count one call; return (limit, remaining, reset_epoch) or None if unlimited.
+
+        ``remaining`` is negative when the budget was already exhausted (caller answers 429).
+        """
+        spec = self.rate_limits.get(endpoint)
+        if spec is None:
+            return None
+        limit, window = spec
+        now = time.time()
+        with self._lock:
+            win = self._windows.get((account, endpoint))
+            if win is None or win[0] <= now:
+                win = [now + window, 0]
+                self._windows[(account, endpoint)] = win
+            win[1] += 1
+            return limit, limit - int(win[1]), int(win[0])
+
+    def budget(self, account: str, endpoint: str) -> tuple[int, int, int] | None:
+        """Peek at (limit, remaining, reset_epoch) without consuming."""
+        spec = self.rate_limits.get(endpoint)
+        if spec is None:
+            return None
+        limit, window = spec
+        now = time.time()
+        with self._lock:
+            win = self._windows.get((account, endpoint))
+            if win is None or win[0] <= now:
+                return limit, limit, int(now + window)
+            return limit, max(limit - int(win[1]), 0), int(win[0])
+
+    # -- hooks for subclasses ----------------------------------------------------------
+    def error_response(self, req: Request, status: int, fault: Fault | None = None,
+                       message: str | None = None) -> Response:
+        return json_response(status, {"error": message or f"HTTP {status}"})
+
+    def reset_header(self, reset_epoch: float) -> dict[str, str]:
+        return {}
+
+    def unknown_route(self, req: Request, path_matched: bool) -> Response:
+        return self.error_response(req, 405 if path_matched else 404)
+
+    def _fault_response(self, req: Request, fault: Fault) -> Response:
+        if fault.body is not None:
+            resp = json_response(fault.code or 500, fault.body)
+        else:
+            resp = self.error_response(req, fault.code or 500, fault)
+        if fault.reset_in is not None:
+            resp.headers.update(self.reset_header(time.time() + fault.reset_in))
+        resp.headers.update(dict(fault.headers))
+        return resp
+
+    # -- the request pipeline ----------------------------------------------------------
+    def _serve(self, h: _Handler, req: Request) -> None:
+        route, params, path_matched = self._match(req.method, req.path)
+        rec = RecordedRequest(
+            method=req.method, path=req.path, query=req.query, headers=req.headers,
+            body=req.body, endpoint=route.endpoint if route else None, time=time.time(),
+        )
+        with self._lock:
+            self._log.append(rec)
+
+        if route is None:
+            resp = self.unknown_route(req, path_matched)
+            rec.status, rec.outcome = resp.status, "error"
+            self._send(h, resp)
+            return
+        req.params = params
+
+        fault = self._take_fault(route.endpoint)
+        rec.fault = fault
+        if fault is not None and fault.kind == "slow":
+            interrupted = self._stopping.wait(min(fault.delay, MAX_DELAY))
+            if interrupted:
+                rec.outcome = "dropped"
+                h.drop()
+                return
+            fault = fault.then
+
+        if fault is not None and fault.kind == "status":
+            resp = self._fault_response(req, fault)
+            rec.status, rec.outcome = resp.status, "fault"
+            self._send(h, resp)
+            return
+
+        if fault is not None and fault.kind in ("drop", "reset"):
+            if fault.store:
+                self._call(route, req)  # the server did the work; the answer gets lost
+            rec.outcome = "dropped" if fault.kind == "drop" else "reset"
+            if fault.kind == "drop":
+                h.drop()
+            else:
+                h.reset()
+            return
+
+        resp = self._call(route, req)
+        rec.status = resp.status
+        rec.outcome = "ok" if resp.status < 400 else "error"
+        self._send(h, resp)
+
+    def _call(self, route: Route, req: Request) -> Response:
+        try:
+            return route.handler(req)
+        except Exception as exc:  # a bug in the fake: answer 500 and count it
+            self._note_server_error()
+            return self.error_response(req, 500, message=f"fake server bug: {exc!r}")
+
+    def _send(self, h: _Handler, resp: Response) -> None:
+        try:
+            h.send(resp)
+        except OSError:
+            h.close_connection = True

@@ -1,0 +1,196 @@
+"""Posting to X through the real tweepy client against the loopback fake: every fault ends in its documented state."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.fakes.base import Fault
+from tests.stage import x_account_yaml, x_env
+
+
+def setup_x(stage, fake, posts_yaml, extra_account=""):
+    stage.environ.update(x_env(fake))
+    stage.write(x_account_yaml(fake, extra=extra_account), posts_yaml, accounts="tas_x")
+    stage.sync()
+
+
+def texts(fake):
+    return [p["text"] for p in fake.posts]
+
+
+def test_post_and_thread_go_out_once_with_ids_and_urls(stage, fake_x):
+    setup_x(stage, fake_x, f"""\
+        - {{id: een, text: "Praat mee: {{link}}", at: {stage.at(-5)}}}
+        - id: draad
+          thread: ["Deel een", "Deel twee", "Deel drie"]
+          at: {stage.at(-1)}
+        - {{id: later, text: "Nog niet", at: {stage.at(60)}}}
+        """)
+    report = stage.run()
+    assert report.exit_code == 0 and report.count("sent") == 2
+    assert texts(fake_x) == ["Praat mee: https://publicpapersutrecht.nl/teams", "Deel een", "Deel twee", "Deel drie"]
+    parts = fake_x.posts
+    assert parts[2]["reply_to"] == parts[1]["id"] and parts[3]["reply_to"] == parts[2]["id"]
+    rows = {r.post_id: r for r in stage.rows()}
+    assert rows["een"].state == "sent" and rows["een"].remote_id == parts[0]["id"]
+    assert rows["een"].remote_url == f"https://x.com/teamsaantstuur/status/{parts[0]['id']}"
+    assert rows["draad"].remote_id == parts[1]["id"] and rows["later"].state == "queued"
+    assert stage.run().outcomes == []  # nothing more is due: nothing is posted twice
+
+
+def test_media_with_alt_text(stage, fake_x, tmp_path):
+    (tmp_path / "foto.png").write_bytes((__import__("pathlib").Path(__file__).parent.parent / "media" /
+                                         "stadskantoor030.png").read_bytes())
+    setup_x(stage, fake_x, f"""\
+        - text: Wij zijn op weg
+          media: {{path: foto.png, alt: "De deur van het Stadskantoor"}}
+          at: {stage.at(-1)}
+        """)
+    assert stage.run().exit_code == 0
+    [post] = fake_x.posts
+    assert [m["alt_text"] for m in post["media"]] == ["De deur van het Stadskantoor"]
+
+
+def test_short_rate_limit_is_waited_out(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: hallo, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.rate_limit(reset_in=20))
+    report = stage.run()
+    assert report.count("sent") == 1 and len(fake_x.posts) == 1
+    assert len(stage.sleeps) == 1 and 15 < stage.sleeps[0] <= 21.5
+
+
+def test_rate_limit_without_reset_leaves_the_post_queued_for_the_next_run(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: een, at: {stage.at(-2)}}}\n- {{text: twee, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.rate_limit())
+    report = stage.run()
+    assert report.exit_code == 0 and report.count("deferred") == 1 and fake_x.posts == []
+    assert [r.state for r in stage.rows()] == ["queued", "queued"]
+    assert "rate limited" in stage.rows()[0].last_error
+    assert stage.sleeps == []  # never spins
+    assert stage.run().count("sent") == 2 and texts(fake_x) == ["een", "twee"]
+
+
+def test_server_errors_are_retried_with_backoff_then_fail(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: een, at: {stage.at(-2)}}}\n- {{text: twee, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.server_error(503), times=2)
+    first = stage.run()
+    assert first.count("sent") == 2 and texts(fake_x) == ["een", "twee"]
+    assert len(stage.sleeps) == 2  # backoff between the attempts
+    setup_x(stage, fake_x, f"- {{text: drie, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.server_error(500), times=3)
+    report = stage.run()
+    assert report.exit_code == 1
+    [outcome] = report.needs_attention
+    assert outcome.state == "failed" and "gave up after 3 attempts: X answered 500" in outcome.message
+
+
+def test_lost_response_after_the_post_was_stored_is_found_on_the_timeline(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: 'Praat mee: {{link}}', at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.drop(store=True))
+    report = stage.run()
+    assert report.count("sent") == 1
+    assert len(fake_x.posts) == 1  # found (through t.co) instead of posted again
+    assert stage.rows()[0].remote_id == fake_x.posts[0]["id"]
+
+
+def test_response_slower_than_the_timeout_is_reconciled(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: traag, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.slow(3.0))
+    report = stage.run()
+    assert report.count("sent") == 1 and texts(fake_x) == ["traag"]
+
+
+def test_lost_response_and_unreadable_timeline_is_unknown(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: onzeker, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.drop(store=True))
+    fake_x.inject("timeline", Fault.server_error(503), times=5)
+    report = stage.run()
+    [outcome] = report.needs_attention
+    assert outcome.state == "unknown" and report.exit_code == 1
+    assert "could not be read" in outcome.message and f"campaign resolve {outcome.post_id} --sent URL" in outcome.message
+    assert len(fake_x.posts) == 1
+
+
+def test_lost_response_and_post_not_stored_is_retried(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: opnieuw, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.drop(store=False))
+    assert stage.run().count("sent") == 1 and texts(fake_x) == ["opnieuw"]
+
+
+def test_duplicate_of_someone_elses_earlier_post_fails_asking_for_a_variant(stage, fake_x):
+    fake_x.seed_post("Praat mee!", created_at=stage.now - timedelta(hours=3))
+    setup_x(stage, fake_x, f"- {{text: 'Praat mee!', at: {stage.at(-1)}}}\n")
+    report = stage.run()
+    [outcome] = report.needs_attention
+    assert outcome.state == "failed" and "add a variant" in outcome.message
+    assert texts(fake_x) == ["Praat mee!"]
+
+
+def test_duplicate_of_our_own_post_since_the_claim_counts_as_sent(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: 'Al verstuurd', at: {stage.at(-1)}}}\n")
+    fake_x.seed_post("Al verstuurd", created_at=stage.now)  # an attempt of ours that went out unseen
+    report = stage.run()
+    assert report.count("sent") == 1 and len(fake_x.posts) == 1
+    assert stage.rows()[0].remote_id == fake_x.posts[0]["id"]
+
+
+def test_rejected_credentials_flag_the_account_and_defer_its_other_posts(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: een, at: {stage.at(-3)}}}\n- {{text: twee, at: {stage.at(-2)}}}\n"
+                           f"- {{text: drie, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.unauthorized())
+    report = stage.run()
+    assert [o.state for o in report.outcomes] == ["failed"]  # one clear message, not three
+    assert "credentials rejected" in report.outcomes[0].message
+    assert [r.state for r in stage.rows()] == ["failed", "queued", "queued"]
+    assert stage.run().outcomes == []  # flagged: left alone until 'campaign accounts check' passes
+
+
+def test_bad_request_fails_permanently_with_the_platform_message(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: kapot, at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.status(400, body={"errors": [{"message": "Invalid media"}],
+                                                  "title": "Invalid Request", "detail": "Invalid media",
+                                                  "type": "https://api.twitter.com/2/problems/invalid-request"}))
+    [outcome] = stage.run().needs_attention
+    assert outcome.state == "failed" and "X answered 400" in outcome.message
+    assert stage.run().outcomes == []
+
+
+def test_too_late_is_missed_not_posted(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: te laat, at: {stage.at(-1)}, late: 30m}}\n")
+    stage.now += timedelta(hours=1)
+    [outcome] = stage.run().needs_attention
+    assert outcome.state == "missed" and "more than its 'late' allowance of 30 min" in outcome.message
+    assert fake_x.posts == []
+
+
+def test_thread_failing_midway_resumes_without_reposting(stage, fake_x, monkeypatch):
+    from campaign.manual import retry
+    from campaign.platforms.x import XPlatform
+
+    setup_x(stage, fake_x, f"- {{thread: [een, twee, drie], at: {stage.at(-1)}}}\n")
+    real_post = XPlatform.post
+    broken = []
+
+    def post_then_break(self, part, **kwargs):
+        if part.text == "twee" and not broken:
+            broken.append(True)
+            fake_x.inject("post", Fault.server_error(503), times=3)
+        return real_post(self, part, **kwargs)
+
+    monkeypatch.setattr(XPlatform, "post", post_then_break)
+    [outcome] = stage.run().needs_attention
+    assert outcome.state == "failed" and texts(fake_x) == ["een"]
+    retry(stage.db, outcome.post_id, stage.now)
+    assert stage.run().count("sent") == 1
+    assert texts(fake_x) == ["een", "twee", "drie"]
+    assert fake_x.posts[1]["reply_to"] == fake_x.posts[0]["id"]
+
+
+def test_max_per_day_holds_the_rest_back(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{variants: [a, b, c], rrule: FREQ=MINUTELY, from: '{stage.at(-3)}', count: 3}}\n",
+            extra_account=", max_per_day: 2")
+    report = stage.run()
+    assert report.count("sent") == 2 and report.count("deferred") == 1 and report.exit_code == 0
+    assert texts(fake_x) == ["a", "b"]
+    stage.now += timedelta(hours=24, minutes=1)
+    # still within 'late'? no: it is missed after a day
+    assert stage.run().needs_attention[0].state == "missed"
