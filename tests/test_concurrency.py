@@ -1,0 +1,97 @@
+"""Overlapping cron runs and killed runs: every post reaches the platforms exactly once.
+
+These start real `campaign run` processes against the loopback fakes; they are bounded in
+count and time and stop by themselves.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.stage import mastodon_account_yaml, mastodon_env, x_account_yaml, x_env
+
+CAMPAIGN = str(Path(sys.executable).parent / "campaign")
+
+
+def write_many(stage, fake_x, fake_mastodon, count: int) -> list[str]:
+    stage.environ.update(x_env(fake_x))
+    stage.environ.update(mastodon_env(fake_mastodon))
+    posts, texts = [], []
+    for number in range(count):
+        text = f"Bericht {number:04d} over #zelfstandigeteams"
+        texts.append(text)
+        account = "tas_x" if number % 2 else "tas_m"
+        posts.append(f"- {{id: b{number}, text: '{text}', accounts: [{account}], at: {stage.at(-(number % 50) - 1)}}}\n")
+    stage.write(x_account_yaml(fake_x) + mastodon_account_yaml(fake_mastodon), "".join(posts),
+                accounts="tas_x, tas_m", extra="    late: 1d\n")
+    return texts
+
+
+def run_env(stage) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
+    env.update(stage.environ)
+    env["CAMPAIGN_HTTP_TIMEOUT"] = "2"
+    return env
+
+
+def start_run(stage, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([CAMPAIGN, "run", str(stage.posts_file), "--db", stage.db.url.database, *extra],
+                            env=run_env(stage), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def posted_texts(*fakes) -> Counter:
+    return Counter(p["text"] for fake in fakes for p in fake.posts)
+
+
+def test_four_overlapping_runs_post_each_of_200_exactly_once(stage, fake_x, fake_mastodon):
+    texts = write_many(stage, fake_x, fake_mastodon, 200)
+    processes = [start_run(stage) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in processes]
+    codes = [p.returncode for p in processes]
+    assert codes == [0, 0, 0, 0], results
+    assert all(out == "" and err == "" for out, err in results)  # cron mails nothing when all is well
+    counts = posted_texts(fake_x, fake_mastodon)
+    assert set(counts) == set(texts) and set(counts.values()) == {1}
+    assert {r.state for r in stage.rows()} == {"sent"}
+
+
+def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_x, fake_mastodon):
+    texts = write_many(stage, fake_x, fake_mastodon, 300)
+    random.seed(20270118)
+    deadline = time.monotonic() + 90
+    kills = 0
+    while time.monotonic() < deadline and kills < 25:
+        process = start_run(stage, "--lease", "3")
+        time.sleep(random.uniform(0.3, 1.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.communicate(timeout=30)
+        if process.returncode == 0 and all(r.state not in ("queued", "sending") for r in stage.rows()):
+            break
+    for _ in range(4):  # let the leases of killed runs expire, then finish the work
+        states = Counter(r.state for r in stage.rows())
+        if not states["queued"] and not states["sending"]:
+            break
+        time.sleep(3.5)
+        finisher = start_run(stage, "--lease", "3")
+        finisher.communicate(timeout=120)
+    rows = stage.rows()
+    states = Counter(r.state for r in rows)
+    assert not states["queued"] and not states["sending"], states
+    counts = posted_texts(fake_x, fake_mastodon)
+    assert max(counts.values()) == 1, [t for t, n in counts.items() if n > 1]
+    for row in rows:
+        text = row.payload["parts"][0]["text"]
+        if row.state == "sent":
+            assert counts[text] == 1
+        else:
+            assert row.state == "unknown" and row.last_error, (row.key, row.state, row.last_error)
+    assert kills >= 3, "the test should have killed some runs mid-flight"
+    assert sum(counts.values()) >= len(texts) - states["unknown"]
