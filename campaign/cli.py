@@ -177,15 +177,17 @@ def sync(posts_file, db_url, now):
         campaign sync posts.yaml --db campaign.db
     """
     from .plan import load_plan
+    from .queue import file_fingerprint
     from .queue import sync as sync_queue
 
     path = resolve_posts_file(posts_file)
     moment = parse_now(now)
+    fingerprint = file_fingerprint(path)
     plan_ = load_plan(path)
     for problem in plan_.problems.sorted():
         click.echo(str(problem), err=True)
     database = open_database(db_url, path)
-    summary = sync_queue(database, plan_, moment)
+    summary = sync_queue(database, plan_, moment, fingerprint=fingerprint)
     click.echo(f"Synced {path}: {summary}")
     if summary.edited_after_sending:
         click.echo(f"note: {len(summary.edited_after_sending)} edited post(s) were already sent or in flight "
@@ -262,13 +264,20 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
     from .dispatch import Dispatcher
     from .manual import due_now
     from .plan import load_plan
+    from .queue import file_fingerprint, is_synced
     from .queue import sync as sync_queue
 
     path = resolve_posts_file(posts_file)
     moment = parse_now(now)
-    plan_ = load_plan(path)
     database = open_database(db_url, path)
-    sync_queue(database, plan_, moment)
+    config_problem = None
+    fingerprint = file_fingerprint(path)
+    if not is_synced(database, path, fingerprint):
+        try:
+            sync_queue(database, load_plan(path), moment, fingerprint=fingerprint)
+        except ConfigError as error:
+            # Keep posting what was queued from the last good file; say so, and exit 2.
+            config_problem = error
     if dry_run:
         due = due_now(database, moment)
         for row in due:
@@ -288,7 +297,12 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
                             should_stop=_stop_flag(), **dispatcher_args,
                             on_outcome=(lambda o: click.echo(_outcome_line(o))) if verbose else None)
     report = dispatcher.run_due()
-    for message in dict.fromkeys(report.config_errors):
+    if config_problem is not None:
+        for problem in config_problem.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"campaign: {path} has errors; kept posting what was queued before it changed", err=True)
+        report.config_errors.append(str(config_problem))
+    for message in dict.fromkeys(report.config_errors[:-1] if config_problem else report.config_errors):
         click.echo(f"campaign: {message}", err=True)
     problems = report.needs_attention
     if problems:

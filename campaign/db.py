@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from .errors import DatabaseError
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 DEFAULT_FILENAME = "campaign.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 

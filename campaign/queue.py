@@ -11,12 +11,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from pathlib import Path
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from typing import TYPE_CHECKING
 
 from .db import Database
-from .tables import STATES, accounts, campaigns, scheduled_posts
+from .tables import STATES, accounts, campaigns, scheduled_posts, synced_files
 
 if TYPE_CHECKING:
     from .plan import Occurrence, Plan
@@ -66,8 +68,26 @@ def _row_values(occ: Occurrence, now: datetime) -> dict:
     }
 
 
-def sync(db: Database, plan: Plan, now: datetime) -> SyncSummary:
-    """Make the queue match the plan in one transaction."""
+# Bump when the way posts.yaml expands into occurrences changes, so an unchanged file is synced again.
+PLAN_FORMAT = "1"
+
+
+def file_fingerprint(path: Path) -> str:
+    from .config import read_file
+
+    return hashlib.sha256((PLAN_FORMAT + "\0" + read_file(path)).encode()).hexdigest()
+
+
+def is_synced(db: Database, path: Path, fingerprint: str) -> bool:
+    """Whether the queue already reflects exactly this posts.yaml content."""
+    with db.transaction() as connection:
+        stored = connection.execute(select(synced_files.c.sha256)
+                                    .where(synced_files.c.path == str(Path(path).resolve()))).scalar()
+    return stored == fingerprint
+
+
+def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = None) -> SyncSummary:
+    """Make the queue match the plan in one transaction (recording the file's fingerprint with it)."""
     if now.tzinfo is None:
         raise ValueError("sync needs an aware 'now'")
     assert plan.file is not None
@@ -122,6 +142,10 @@ def sync(db: Database, plan: Plan, now: datetime) -> SyncSummary:
                 .where(posts.id == bindparam("row_id"), posts.state == "queued")
                 .values(state="cancelled", updated_at=now, last_error="removed from posts.yaml"),
                 cancels)
+        if fingerprint is not None:
+            key = str(Path(plan.file.path).resolve())
+            connection.execute(delete(synced_files).where(synced_files.c.path == key))
+            connection.execute(insert(synced_files).values(path=key, sha256=fingerprint, synced_at=now))
     return summary
 
 

@@ -101,3 +101,11 @@ sent_parts = Table(
     Column("sent_at", UTCDateTime(), nullable=False),
     Index("ix_sent_parts_account_sent_at", "account", "sent_at"),
 )
+
+# The posts.yaml content (by hash) that the queue was last synced from.
+synced_files = Table(
+    "synced_files", metadata,
+    Column("path", String(1000), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("synced_at", UTCDateTime(), nullable=False),
+)
