@@ -282,12 +282,14 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
         due = due_now(database, moment)
         for row in due:
             late = moment > row.due_at + timedelta(seconds=row.late_seconds)
-            texts = [p["text"] for p in row.payload.get("parts", [])]
+            parts = row.payload.get("parts", [])
             verb = "would be MISSED (too late)" if late else "would post"
             click.echo(f"{verb} #{row.id} to {row.account} (due {row.local_time[:16].replace('T', ' ')}):")
-            for number, text in enumerate(texts, 1):
-                prefix = f"  {number}/{len(texts)} " if len(texts) > 1 else "  "
-                click.echo(prefix + text.replace("\n", "\n" + " " * len(prefix)))
+            for number, part in enumerate(parts, 1):
+                prefix = f"  {number}/{len(parts)} " if len(parts) > 1 else "  "
+                click.echo(prefix + part["text"].replace("\n", "\n" + " " * len(prefix)))
+                for media in part.get("media", []):
+                    click.echo(f"{' ' * len(prefix)}[image {Path(media['path']).name}, alt: {media['alt']}]")
         if not due:
             click.echo(f"nothing due at {moment:%Y-%m-%d %H:%M} UTC")
         return

@@ -88,18 +88,19 @@ def status_text(status: Status, database: str) -> str:
     if status.flagged_accounts:
         lines.append("Accounts that need attention:")
         lines += [f"  {name}: {reason}" for name, reason in status.flagged_accounts]
+    width = max([len(p.account) for p in status.next_due + status.recent_problems] + [8])
     if status.next_due:
         lines.append("Next due:")
         for post in status.next_due:
-            lines.append(f"  {post.local_time[:16].replace('T', ' ')}  {post.account:<16} #{post.id:<6} "
+            lines.append(f"  {post.local_time[:16].replace('T', ' ')}  {post.account:<{width}}  #{post.id:<6} "
                          f"{_short(post.text)}")
     else:
         lines.append("Nothing queued.")
     if status.recent_problems:
         lines.append("Recent problems (7 days):")
         for post in status.recent_problems:
-            lines.append(f"  #{post.id:<6} {post.state:<8} {post.account:<16} {post.local_time[:16].replace('T', ' ')}"
-                         f"  {post.last_error or ''}")
+            lines.append(f"  #{post.id:<6} {post.state:<8} {post.account:<{width}}  "
+                         f"{post.local_time[:16].replace('T', ' ')}  {post.last_error or ''}")
     return "\n".join(lines) + "\n"
 
 
