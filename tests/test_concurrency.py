@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from tests.fakes.base import Fault
 from tests.stage import mastodon_account_yaml, mastodon_env, x_account_yaml, x_env
 
 CAMPAIGN = str(Path(sys.executable).parent / "campaign")
@@ -63,12 +64,14 @@ def test_four_overlapping_runs_post_each_of_200_exactly_once(stage, fake_x, fake
 
 def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_x, fake_mastodon):
     texts = write_many(stage, fake_x, fake_mastodon, 300)
+    for fake in (fake_x, fake_mastodon):  # ~30 ms a post, so kills land mid-flight
+        fake.inject("post", Fault.slow(0.03), times=400)
     random.seed(20270118)
     deadline = time.monotonic() + 90
     kills = 0
     while time.monotonic() < deadline and kills < 25:
         process = start_run(stage, "--lease", "3")
-        time.sleep(random.uniform(0.3, 1.5))
+        time.sleep(random.uniform(0.5, 1.5))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
