@@ -8,16 +8,27 @@ Lifecycle::
 
     fake = FakeMastodon().start()      # or: with FakeMastodon() as fake: ...
     fake.url                           # "http://127.0.0.1:54321"
-    fake.stop()                        # shutdown + server_close; idempotent, bounded
+    fake.stop()                        # runs cleanups (closes clients built by clients.py),
+                                       # shutdown + server_close; idempotent, bounded
 
 State a test can inspect (all thread-safe snapshots):
 
-* ``fake.posts``          -- list of dicts, oldest first, one per stored post (all accounts);
-                             ``fake.posts_for(account)`` for one account.
-* ``fake.requests``       -- the request log: ``RecordedRequest`` objects (method, path,
-                             query, headers, body, endpoint, status, fault, ...).
-  ``fake.requests_to(endpoint)`` filters by endpoint name.
-* ``fake.account``        -- the default account (credentials to configure clients with).
+* ``fake.posts``          -- list of dicts, oldest first, one per stored post (all accounts,
+                             deleted ones flagged ``deleted``); ``fake.posts_for(account)``
+                             for one account's live posts.
+* ``fake.requests``       -- the request log: ``RecordedRequest`` (method, path, query,
+                             headers, body, ``json()``, endpoint, status, fault, outcome
+                             "ok"/"error"/"fault"/"dropped"/"reset", response_headers).
+  ``fake.requests_to(endpoint)`` filters by endpoint name; ``fake.clear_requests()``.
+* ``fake.account``        -- the default account (credentials to configure clients with);
+                             ``fake.add_account(...)`` adds more, ``fake.accounts()``.
+* ``fake.seed_post(text, created_at=..., account=...)`` -- store history without HTTP.
+* ``fake.set_rate_limit(endpoint, limit, window)`` -- per-account budget; when exhausted the
+                             fake answers 429 with its platform's headers.
+* ``fake.server_errors`` / ``fake.server_error_details`` -- exceptions inside the fake (a
+                             fake bug answers 500 and is counted here; should stay 0).
+* ``fake.reset_state()``  -- forget posts, media, faults, log and rate-limit windows.
+* ``fake.add_cleanup(fn)`` -- run ``fn`` at ``stop()``.
 
 Fault injection
 ---------------
@@ -28,7 +39,7 @@ are listed in its module docstring (``"post"``, ``"media"``, ``"timeline"``, ``"
 
 Fault kinds (constructors on ``Fault``):
 
-``Fault.status(code, reset_in=None, headers=None, body=None)``
+``Fault.status(code, reset_in=None, headers=None, body=None)``   (``fault.code`` is the status)
     Answer ``code`` with the platform's own error body, *without* processing the request
     (nothing is stored).  ``reset_in`` (seconds) adds the platform's rate-limit reset header
     (X: ``x-rate-limit-reset`` Unix seconds; Mastodon: ``X-RateLimit-Reset`` ISO 8601;
@@ -61,6 +72,7 @@ import socket
 import struct
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -237,7 +249,8 @@ class RecordedRequest:
     time: float
     status: int | None = None  # None when the connection was dropped/reset
     fault: Fault | None = None
-    outcome: str = "pending"  # "ok" | "error" | "fault" | "dropped" | "reset" | "timeout-wait"
+    outcome: str = "pending"  # "ok" | "error" | "fault" | "dropped" | "reset"
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8")) if self.body else None
@@ -294,7 +307,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:  # keep test output quiet
-        self.fake._note_server_error()
+        self.fake._note_server_error(traceback.format_exc())
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -310,6 +323,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        try:  # avoid Nagle + delayed-ACK stalls (~40 ms per request)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.server.fake._track(self.connection)
 
     def finish(self) -> None:
@@ -365,10 +382,11 @@ class _Handler(BaseHTTPRequestHandler):
         if payload and not sent_ct and resp.content_type:
             self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
+        # headers and body in one write
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and payload:
-            self.wfile.write(payload)
-        self.wfile.flush()
+            self._headers_buffer.append(payload)
+        self.flush_headers()
 
     def drop(self) -> None:
         """Close cleanly (FIN) without writing a response."""
@@ -410,6 +428,8 @@ class FakeServer:
         self._stopping = threading.Event()
         self._conns: set[socket.socket] = set()
         self._server_errors = 0
+        self._server_error_details: list[str] = []
+        self._cleanups: list[Callable[[], Any]] = []
         self._windows: dict[tuple[str, str], list[float]] = {}  # (account, endpoint) -> [reset, used]
         self.rate_limits: dict[str, tuple[int, int]] = dict(self.default_rate_limits)
 
@@ -428,7 +448,19 @@ class FakeServer:
         self._thread.start()
         return self
 
+    def add_cleanup(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` (e.g. a client's ``close``) when the fake stops."""
+        with self._lock:
+            self._cleanups.append(fn)
+
     def stop(self) -> None:
+        with self._lock:
+            cleanups, self._cleanups = self._cleanups, []
+        for fn in reversed(cleanups):
+            try:
+                fn()
+            except Exception:
+                pass
         server, thread = self._server, self._thread
         if server is None:
             return
@@ -534,15 +566,22 @@ class FakeServer:
         with self._lock:
             self._log.clear()
 
-    def _note_server_error(self) -> None:
+    def _note_server_error(self, detail: str = "") -> None:
         with self._lock:
             self._server_errors += 1
+            self._server_error_details.append(detail)
 
     @property
     def server_errors(self) -> int:
         """Unhandled exceptions inside handler threads (should stay 0)."""
         with self._lock:
             return self._server_errors
+
+    @property
+    def server_error_details(self) -> list[str]:
+        """Tracebacks of those exceptions."""
+        with self._lock:
+            return list(self._server_error_details)
 
     # -- connection tracking (so stop() can break idle keep-alive connections) ---------
     def _track(self, conn: socket.socket) -> None:
@@ -625,7 +664,7 @@ class FakeServer:
 
         if route is None:
             resp = self.unknown_route(req, path_matched)
-            rec.status, rec.outcome = resp.status, "error"
+            rec.status, rec.outcome, rec.response_headers = resp.status, "error", dict(resp.headers)
             self._send(h, resp)
             return
         req.params = params
@@ -642,7 +681,7 @@ class FakeServer:
 
         if fault is not None and fault.kind == "status":
             resp = self._fault_response(req, fault)
-            rec.status, rec.outcome = resp.status, "fault"
+            rec.status, rec.outcome, rec.response_headers = resp.status, "fault", dict(resp.headers)
             self._send(h, resp)
             return
 
@@ -659,13 +698,14 @@ class FakeServer:
         resp = self._call(route, req)
         rec.status = resp.status
         rec.outcome = "ok" if resp.status < 400 else "error"
+        rec.response_headers = dict(resp.headers)
         self._send(h, resp)
 
     def _call(self, route: Route, req: Request) -> Response:
         try:
             return route.handler(req)
         except Exception as exc:  # a bug in the fake: answer 500 and count it
-            self._note_server_error()
+            self._note_server_error(traceback.format_exc())
             return self.error_response(req, 500, message=f"fake server bug: {exc!r}")
 
     def _send(self, h: _Handler, resp: Response) -> None:

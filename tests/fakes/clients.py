@@ -21,6 +21,8 @@
 * ``bluesky_client(fake, account=None, timeout=5.0, login=True) -> atproto.Client`` --
   ``Client(base_url=fake.url + "/xrpc", request=Request(timeout=timeout, trust_env=False))``,
   logged in with handle + app password (``createSession`` then ``getProfile``).
+
+Every client built here has its connection pool closed by ``fake.stop()``.
 """
 
 from __future__ import annotations
@@ -82,12 +84,21 @@ def mount_loopback(session: requests.Session, fake: Any, timeout: float | None =
     adapter = LoopbackAdapter(fake.url, timeout)
     for host in hosts:
         session.mount(host, adapter)
-    session.mount(fake.url, adapter)
+    session.mount(fake.url + "/", adapter)
     return session
 
 
 def loopback_session(fake: Any, timeout: float | None = 5.0) -> requests.Session:
-    return mount_loopback(requests.Session(), fake, timeout)
+    session = mount_loopback(requests.Session(), fake, timeout)
+    _close_with(fake, session.close)
+    return session
+
+
+def _close_with(fake: Any, close: Any) -> None:
+    """Close the client's connection pool when the fake stops (no ResourceWarnings)."""
+    add = getattr(fake, "add_cleanup", None)
+    if add is not None:
+        add(close)
 
 
 # -- X ---------------------------------------------------------------------------------
@@ -101,6 +112,7 @@ def x_client(fake: Any, account: Any = None, timeout: float | None = 5.0, **kwar
     kwargs.setdefault("wait_on_rate_limit", False)
     client = tweepy.Client(**acct.credentials, **kwargs)
     mount_loopback(client.session, fake, timeout)
+    _close_with(fake, client.session.close)
     return client
 
 
@@ -110,6 +122,7 @@ def x_bearer_client(fake: Any, timeout: float | None = 5.0, **kwargs: Any):
 
     client = tweepy.Client(bearer_token=fake.bearer_token, **kwargs)
     mount_loopback(client.session, fake, timeout)
+    _close_with(fake, client.session.close)
     return client
 
 
@@ -122,6 +135,7 @@ def x_api(fake: Any, account: Any = None, timeout: float = 5.0, **kwargs: Any):
                                     acct.access_token, acct.access_token_secret)
     api = tweepy.API(auth, timeout=timeout, **kwargs)
     mount_loopback(api.session, fake, timeout)
+    _close_with(fake, api.session.close)
     return api
 
 
@@ -137,6 +151,7 @@ def mastodon_client(fake: Any, account: Any = None, timeout: float = 5.0, **kwar
     session.trust_env = False
     kwargs.setdefault("ratelimit_method", "throw")
     kwargs.setdefault("version_check_mode", "none")
+    _close_with(fake, session.close)
     return Mastodon(access_token=acct.access_token, api_base_url=fake.url, request_timeout=timeout,
                     session=session, **kwargs)
 
@@ -150,7 +165,9 @@ def bluesky_client(fake: Any, account: Any = None, timeout: float = 5.0, login: 
     from atproto_client.request import Request
 
     acct = account or fake.account
-    client = Client(base_url=fake.url + "/xrpc", request=Request(timeout=timeout, trust_env=False))
+    request = Request(timeout=timeout, trust_env=False)
+    _close_with(fake, request.close)
+    client = Client(base_url=fake.url + "/xrpc", request=request)
     if login:
         client.login(acct.handle, acct.app_password)
     return client

@@ -55,15 +55,15 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import hmac
 import itertools
+import re
 import secrets
 import string
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import unquote
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_sig
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
@@ -277,10 +277,7 @@ class FakeX(FakeServer):
             self._windows.clear()
 
     # -- text helpers ------------------------------------------------------------------
-    _URL_RE = None
-
     def _urls(self, text: str) -> list[tuple[int, int, str]]:
-        import re
         out = []
         for m in re.finditer(r"https?://[^\s]+", text):
             url = m.group(0)
@@ -310,7 +307,6 @@ class FakeX(FakeServer):
         return "".join(out)
 
     def _entities(self, post: dict[str, Any]) -> dict[str, Any]:
-        import re
         text = post["api_text"]
         ents: dict[str, Any] = {}
         urls = []
@@ -359,8 +355,9 @@ class FakeX(FakeServer):
         given = params.get("oauth_signature", "")
         for host in ORIGINAL_HOSTS + (self.url,):
             base = oauth_sig.signature_base_string(req.method, oauth_sig.base_string_uri(host + req.path), normalized)
-            expected = oauth_sig.sign_hmac_sha1(base, acct.consumer_secret, acct.access_token_secret)
-            if oauth_sig.safe_string_equals(expected, given):
+            key = f"{oauth_utils.escape(acct.consumer_secret)}&{oauth_utils.escape(acct.access_token_secret)}"
+            expected = base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
+            if hmac.compare_digest(expected, given):
                 return acct
         return None
 
