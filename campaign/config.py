@@ -16,9 +16,9 @@ from .problems import Mark, ProblemList, did_you_mean
 from .text import TemplateError, host_of, template_fields
 from .yamlfile import YList, YMap, load_yaml
 
-TOP_KEYS = ("timezone", "late", "accounts", "campaigns")
+TOP_KEYS = ("timezone", "language", "late", "accounts", "campaigns")
 ACCOUNT_KEYS = ("platform", "handle", "instance", "max_per_day", "max_chars")
-CAMPAIGN_KEYS = ("name", "accounts", "timezone", "vars", "utm", "late", "posts")
+CAMPAIGN_KEYS = ("name", "accounts", "timezone", "language", "vars", "utm", "late", "posts")
 UTM_KEYS = ("source", "medium", "campaign", "content", "term", "hosts")
 POST_KEYS = ("id", "text", "variants", "thread", "media", "accounts", "at", "fold", "every", "on",
              "rrule", "from", "until", "count", "late")
@@ -27,6 +27,7 @@ MEDIA_KEYS = ("path", "alt")
 UTM_PLACEHOLDERS = ("platform", "account", "campaign", "post")
 MAX_MEDIA = 4
 MAX_ALT = 1000  # X's limit; Mastodon and Bluesky allow more
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true/false",
                YMap: "a mapping", YList: "a list", type(None): "nothing"}
@@ -67,6 +68,7 @@ class _Reader:
         self.base = path.parent
         self.problems = problems
         self.declared_accounts: set[str] = set()
+        self.default_language: str | None = None
         self.timezone_given = False
 
     # -- generic helpers -------------------------------------------------
@@ -145,6 +147,15 @@ class _Reader:
             return None
         return name
 
+    def language(self, node: YMap, default: str | None) -> str | None:
+        if "language" not in node:
+            return default
+        value = node["language"]
+        if not isinstance(value, str) or not _LANGUAGE.match(value):
+            self.err(node.value_mark("language"), f"language must be a code like 'nl' or 'en-GB', not {value!r}")
+            return default
+        return value
+
     def late(self, node: YMap, default: timedelta) -> timedelta:
         if "late" not in node:
             return default
@@ -166,6 +177,7 @@ class _Reader:
         self.timezone_given = "timezone" in root
         timezone = self.zone_name(root, "timezone", None)
         late = self.late(root, DEFAULT_LATE)
+        self.default_language = self.language(root, None)
         accounts = self.accounts(root)
         campaigns: dict[str, Campaign] = {}
         node = root.get("campaigns")
@@ -237,6 +249,7 @@ class _Reader:
             self.err(node.mark, f"campaign '{cid}' has no time zone: add 'timezone: Europe/Amsterdam' "
                                 "at the top of the file or in the campaign")
         late = self.late(node, default_late)
+        language = self.language(node, self.default_language)
         campaign_accounts = self.account_refs(node, accounts)
         self.campaign_names_accounts = "accounts" in node
         variables = self.variables(node)
@@ -262,7 +275,7 @@ class _Reader:
                 posts.append(post)
         if tz is None:
             return None
-        return Campaign(cid, name, tz, campaign_accounts, variables, utm, tuple(posts), kmark)
+        return Campaign(cid, name, tz, campaign_accounts, variables, utm, tuple(posts), kmark, language)
 
     def account_refs(self, node: YMap, accounts: dict[str, Account]) -> tuple[str, ...]:
         out = []

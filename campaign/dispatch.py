@@ -20,7 +20,7 @@ from sqlalchemy import select
 from . import claims
 from .claims import Claim
 from .db import Database
-from .errors import (AuthFailed, CampaignError, DuplicateContent, MissingCredentials, PlatformError, RateLimited,
+from .errors import (AuthFailed, DuplicateContent, MissingCredentials, PlatformError, RateLimited,
                      Rejected, TransientError)
 from .platforms import AccountInfo, OutgoingPart, Platform, RemotePost, connect
 from .tables import accounts
@@ -212,6 +212,7 @@ class Dispatcher:
                 text=part["text"],
                 media=tuple((Path(m["path"]), m["alt"]) for m in part.get("media", ())),
                 idempotency_key=hashlib.sha256(f"praatmee:{claim.key}#{index}".encode()).hexdigest()[:32],
+                language=claim.payload.get("language"),
             )
             previous = claim.done.get(index - 1)
             reply_to = _remote(previous) if previous else reply_target
@@ -280,6 +281,9 @@ class Dispatcher:
                 return None
             except Rejected as error:
                 self._fail(claim, "failed", f"the platform refused the post: {error}")
+                return None
+            except PlatformError as error:  # anything the platform module could not classify
+                self._fail(claim, "failed", str(error))
                 return None
 
 

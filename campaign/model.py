@@ -84,6 +84,7 @@ class Campaign:
     utm: Utm | None
     posts: tuple[Post, ...]
     mark: Mark = Mark()
+    language: str | None = None  # BCP 47, passed to Mastodon and Bluesky
 
 
 @dataclass(frozen=True)

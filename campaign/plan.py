@@ -46,6 +46,7 @@ class Occurrence:
     limit: int
     late: timedelta
     mark: Mark
+    language: str | None = None
 
     @property
     def text(self) -> str:
@@ -53,8 +54,11 @@ class Occurrence:
 
     def payload(self) -> dict:
         """What the queue stores and the dispatcher posts."""
-        return {"parts": [{"text": p.text, "media": [{"path": m, "alt": a} for m, a in p.media]}
-                          for p in self.parts]}
+        payload = {"parts": [{"text": p.text, "media": [{"path": m, "alt": a} for m, a in p.media]}
+                             for p in self.parts]}
+        if self.language:
+            payload["language"] = self.language
+        return payload
 
 
 @dataclass
@@ -126,7 +130,7 @@ def _expand_post(campaign: Campaign, post: Post, accounts: dict[str, Account], t
                 account=name, platform=account.platform,
                 due_at=placed.utc, local_time=placed.utc.astimezone(tz), timezone=campaign.timezone,
                 index=index, variant=variant_index, parts=parts,
-                limit=_limit(account), late=post.late, mark=post.text_mark,
+                limit=_limit(account), late=post.late, mark=post.text_mark, language=campaign.language,
             )
 
 

@@ -160,3 +160,11 @@ def stage(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'queue.db'}")
     yield Stage(tmp_path, {"CAMPAIGN_HTTP_TIMEOUT": "1.5"}, database)
     database.engine.dispose()
+
+
+@pytest.fixture
+def fake_bluesky():
+    from tests.fakes.bluesky import FakeBluesky
+
+    with FakeBluesky() as fake:
+        yield fake

@@ -34,6 +34,7 @@ class OutgoingPart:
     text: str
     media: tuple[tuple[Path, str], ...] = ()  # (file, alt text)
     idempotency_key: str = ""
+    language: str | None = None  # BCP 47, e.g. "nl"; Bluesky would otherwise tag posts "en"
 
 
 @dataclass(frozen=True)

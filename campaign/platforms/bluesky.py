@@ -31,7 +31,7 @@ class BlueskyPlatform:
         self._logged_in = False
 
     def _call(self, function, *args, **kwargs):
-        if not self._logged_in and function is not self._login:
+        if not self._logged_in and function != self._login:
             self._call(self._login)
         try:
             return function(*args, **kwargs)
@@ -56,6 +56,11 @@ class BlueskyPlatform:
             raise Rejected(f"Bluesky answered {status}: {_detail(error)}", status=status) from None
         except at_errors.AtProtocolError as error:
             raise PlatformError(f"Bluesky client error: {type(error).__name__}") from None
+        except httpx.ConnectError:
+            raise TransientError("could not connect to Bluesky") from None
+        except httpx.HTTPError:
+            # e.g. RemoteProtocolError: the server closed the connection without an answer.
+            raise TransientError("the connection to Bluesky broke", maybe_posted=True) from None
 
     def _login(self):
         self.client.login(self.account.handle.lstrip("@"), self._password)
@@ -113,7 +118,8 @@ class BlueskyPlatform:
             reply = models.AppBskyFeedPost.ReplyRef(parent=parent, root=_strong_ref(root) if root else
                                                     _root_of(reply_to, parent))
         builder = self.rich_text(part.text)
-        response = self._call(self.client.send_post, builder, reply_to=reply, embed=embed)
+        response = self._call(self.client.send_post, builder, reply_to=reply, embed=embed,
+                              langs=[part.language] if part.language else None)
         return RemotePost(response.uri, self._url(response.uri), builder.build_text(), datetime.now(timezone.utc),
                           {"uri": response.uri, "cid": response.cid,
                            "root": (root.ref if root else None) or _root_dict(reply_to)})

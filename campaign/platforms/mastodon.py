@@ -71,7 +71,8 @@ class MastodonPlatform:
             media = self._call(self.api.media_post, str(path), description=alt)
             media_ids.append(media["id"])
         status = self._call(self.api.status_post, part.text, in_reply_to_id=reply_to.id if reply_to else None,
-                            media_ids=media_ids or None, idempotency_key=part.idempotency_key or None)
+                            media_ids=media_ids or None, idempotency_key=part.idempotency_key or None,
+                            language=part.language)
         return _remote(status)
 
     def recent_posts(self, since: datetime) -> list[RemotePost]:

@@ -72,6 +72,8 @@ class XPlatform:
         except requests.exceptions.RequestException as error:
             raise TransientError(f"request to X failed ({type(error).__name__})", maybe_posted=True) from None
         except tweepy.errors.TweepyException as error:
+            if "Failed to send request" in str(error):  # tweepy.API wraps transport errors like this
+                raise TransientError("the connection to X's upload service failed") from None
             raise PlatformError(f"X client error: {type(error).__name__}") from None
 
     def me(self):

@@ -26,7 +26,8 @@ XRPC methods (endpoint name for ``inject`` in brackets), all under ``/xrpc/``:
   ``posts_with_media``, ``posts_and_author_threads``); newest first; ``cursor`` is present
   whenever the page is non-empty (so the last request returns an empty page), as on the
   AppView.
-* ``app.bsky.feed.getPosts`` [posts], ``app.bsky.actor.getProfile`` [profile]
+* ``app.bsky.feed.getPosts`` [posts], ``app.bsky.actor.getProfile`` [profile],
+  ``com.atproto.identity.resolveHandle`` [resolve] (no auth; handle -> ``{did}``)
 * anything else -> 501 ``MethodNotImplemented``.
 
 Auth errors: no token -> 401 ``AuthMissing``; unknown token -> 401 ``InvalidToken``; expired
@@ -157,6 +158,7 @@ class FakeBluesky(FakeServer):
         r("GET", x("app.bsky.feed.getAuthorFeed"), "timeline", self._author_feed)
         r("GET", x("app.bsky.feed.getPosts"), "posts", self._get_posts)
         r("GET", x("app.bsky.actor.getProfile"), "profile", self._get_profile)
+        r("GET", x("com.atproto.identity.resolveHandle"), "resolve", self._resolve_handle)
 
     # -- accounts / state --------------------------------------------------------------
     def add_account(self, handle: str, display_name: str | None = None) -> BlueskyAccount:
@@ -586,6 +588,13 @@ class FakeBluesky(FakeServer):
             return self._xerr(400, "InvalidRequest", "uris must not have more than 25 elements", headers)
         posts = [self._post_view(p) for p in (self._find(u) for u in uris) if p is not None]
         return json_response(200, {"posts": posts}, headers)
+
+    def _resolve_handle(self, req: Request) -> Response:
+        """com.atproto.identity.resolveHandle: public, no auth, like the real service."""
+        acct = self._resolve(req.arg("handle"))
+        if acct is None or acct.did == req.arg("handle"):
+            return json_response(400, {"error": "InvalidRequest", "message": "Unable to resolve handle"})
+        return json_response(200, {"did": acct.did})
 
     def _get_profile(self, req: Request) -> Response:
         g = self._guard(req, "profile")
