@@ -1,15 +1,56 @@
-"""The `archive` command. Its subcommands arrive with the archive issues (import, export, fetch, show)."""
+"""The `archive` command. Subcommands live in archive.commands.* and are imported only when
+used, so `archive --help` and each command start quickly."""
 from __future__ import annotations
+
+import importlib
 
 import click
 
+# name -> "module:attribute" of a click command
+SUBCOMMANDS = {
+    "import": "archive.commands.importing:command",
+    "export": "archive.commands.exporting:command",
+    "stats": "archive.commands.stats:command",
+    "fetch": "archive.commands.fetch:command",
+    "show": "archive.commands.show:command",
+    "render": "archive.commands.render:command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(name for name in SUBCOMMANDS if self._available(name))
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module = SUBCOMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module) is not None
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS or not self._available(name):
+            return None
+        module, attribute = SUBCOMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def invoke(self, ctx):
+        from campaign.errors import CampaignError
+
+        try:
+            return super().invoke(ctx)
+        except CampaignError as error:
+            click.echo(f"archive: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("archive: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="praatmee", prog_name="archive")
 def main():
-    """Keep each account's timeline in SQL and export it.
+    """Keep each account's timeline in SQL: import, fetch, export, show and render it.
 
     Example:
 
-        archive --version
+        archive import twitter-2024-01-01.zip && archive show teamsaantstuur --locale nl
     """
