@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from .db import Database
 from .tables import accounts, scheduled_posts, sent_parts
@@ -81,6 +81,7 @@ def claim_next_due(db: Database, now: datetime, worker: str, *, lease: timedelta
     """Take the oldest due queued post of an account that is not flagged or skipped."""
     query = (select(posts.id)
              .where(posts.state == "queued", posts.due_at <= now)
+             .where(or_(posts.not_before.is_(None), posts.not_before <= now))
              .where(posts.account.not_in(select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))))
              .order_by(posts.due_at, posts.id).limit(1).with_for_update(skip_locked=True))
     if skip_accounts:
@@ -139,19 +140,45 @@ def finish(db: Database, claim: Claim, state: str, now: datetime, error: str | N
         return result.rowcount == 1
 
 
-def release(db: Database, claim: Claim, now: datetime, reason: str | None) -> bool:
-    """Give a claim back to the queue untouched (rate limit, daily cap, shutdown)."""
+def release(db: Database, claim: Claim, now: datetime, reason: str | None,
+            not_before: datetime | None = None) -> bool:
+    """Give a claim back to the queue untouched (rate limit, daily cap, shutdown), to be taken
+    again no earlier than not_before."""
     with db.transaction(write=True) as connection:
         result = connection.execute(update(scheduled_posts).where(_owned(claim)).values(
-            state="queued", claimed_by=None, lease_until=None, last_error=reason,
+            state="queued", claimed_by=None, lease_until=None, last_error=reason, not_before=not_before,
             attempts=posts.attempts - 1, updated_at=now))
         return result.rowcount == 1
 
 
-def parts_sent_since(db: Database, account: str, since: datetime) -> int:
+def hold_account(db: Database, account: str, until: datetime, now: datetime) -> None:
+    """Keep all of an account's queued posts that are due by `until` back until then."""
+    with db.transaction(write=True) as connection:
+        connection.execute(update(scheduled_posts).where(
+            posts.account == account, posts.state == "queued", posts.due_at <= until,
+            or_(posts.not_before.is_(None), posts.not_before < until)).values(not_before=until, updated_at=now))
+
+
+def next_wakeup(db: Database) -> datetime | None:
+    """When there may next be work: the earliest allowed queued post of an unflagged account,
+    or the earliest lease that runs out."""
+    flagged = select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))
     with db.transaction() as connection:
-        return connection.execute(select(func.count()).select_from(sent_parts)
-                                  .where(sent_parts.c.account == account, sent_parts.c.sent_at > since)).scalar_one()
+        # not_before is only ever set after due_at, so it is the later of the two when present.
+        due = connection.execute(
+            select(func.min(func.coalesce(posts.not_before, posts.due_at)))
+            .where(posts.state == "queued", posts.account.not_in(flagged))).scalar()
+        lease = connection.execute(select(func.min(posts.lease_until)).where(posts.state == "sending")).scalar()
+    candidates = [moment for moment in (due, lease) if moment is not None]
+    return min(candidates) if candidates else None
+
+
+def sent_times_since(db: Database, account: str, since: datetime) -> list[datetime]:
+    """When each part sent by the account since `since` went out, oldest first."""
+    with db.transaction() as connection:
+        return list(connection.execute(select(sent_parts.c.sent_at)
+                                       .where(sent_parts.c.account == account, sent_parts.c.sent_at > since)
+                                       .order_by(sent_parts.c.sent_at)).scalars())
 
 
 def flag_account(db: Database, account: str, reason: str, now: datetime) -> None:

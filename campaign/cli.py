@@ -259,13 +259,11 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
 
         */5 * * * * cd /srv/campagne && .venv/bin/campaign run
     """
+    # Imports are deferred to the branch that needs them: a tick with nothing to do stays cheap.
     from datetime import timedelta
 
-    from .dispatch import Dispatcher
-    from .manual import due_now
-    from .plan import load_plan
+    from .claims import next_wakeup
     from .queue import file_fingerprint, is_synced
-    from .queue import sync as sync_queue
 
     path = resolve_posts_file(posts_file)
     moment = parse_now(now)
@@ -273,26 +271,22 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
     config_problem = None
     fingerprint = file_fingerprint(path)
     if not is_synced(database, path, fingerprint):
+        from .plan import load_plan
+        from .queue import sync as sync_queue
+
         try:
             sync_queue(database, load_plan(path), moment, fingerprint=fingerprint)
         except ConfigError as error:
             # Keep posting what was queued from the last good file; say so, and exit 2.
             config_problem = error
     if dry_run:
-        due = due_now(database, moment)
-        for row in due:
-            late = moment > row.due_at + timedelta(seconds=row.late_seconds)
-            parts = row.payload.get("parts", [])
-            verb = "would be MISSED (too late)" if late else "would post"
-            click.echo(f"{verb} #{row.id} to {row.account} (due {row.local_time[:16].replace('T', ' ')}):")
-            for number, part in enumerate(parts, 1):
-                prefix = f"  {number}/{len(parts)} " if len(parts) > 1 else "  "
-                click.echo(prefix + part["text"].replace("\n", "\n" + " " * len(prefix)))
-                for media in part.get("media", []):
-                    click.echo(f"{' ' * len(prefix)}[image {Path(media['path']).name}, alt: {media['alt']}]")
-        if not due:
-            click.echo(f"nothing due at {moment:%Y-%m-%d %H:%M} UTC")
+        _print_dry_run(database, moment)
         return
+    wake = next_wakeup(database)
+    if config_problem is None and (wake is None or wake > moment):
+        return
+    from .dispatch import Dispatcher
+
     clock = (lambda: moment) if now else None
     dispatcher_args = {"clock": clock} if clock else {}
     dispatcher = Dispatcher(database, environ=load_environment(path), lease=timedelta(seconds=lease),
@@ -313,6 +307,24 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
         for outcome in problems:
             click.echo("  " + _outcome_line(outcome), err=True)
     sys.exit(report.exit_code)
+
+
+def _print_dry_run(database, moment: datetime) -> None:
+    from .manual import due_now
+
+    due = due_now(database, moment)
+    for row in due:
+        late = moment > row.due_at + timedelta(seconds=row.late_seconds)
+        parts = row.payload.get("parts", [])
+        verb = "would be MISSED (too late)" if late else "would post"
+        click.echo(f"{verb} #{row.id} to {row.account} (due {row.local_time[:16].replace('T', ' ')}):")
+        for number, part in enumerate(parts, 1):
+            prefix = f"  {number}/{len(parts)} " if len(parts) > 1 else "  "
+            click.echo(prefix + part["text"].replace("\n", "\n" + " " * len(prefix)))
+            for media in part.get("media", []):
+                click.echo(f"{' ' * len(prefix)}[image {Path(media['path']).name}, alt: {media['alt']}]")
+    if not due:
+        click.echo(f"nothing due at {moment:%Y-%m-%d %H:%M} UTC")
 
 
 def _outcome_line(outcome) -> str:

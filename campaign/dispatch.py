@@ -27,6 +27,8 @@ from .tables import accounts
 
 CLOCK_SKEW = timedelta(minutes=2)
 DAY = timedelta(hours=24)
+RATE_LIMIT_RETRY = timedelta(minutes=2)  # when a 429 does not say when to come back
+CREDENTIALS_RETRY = timedelta(minutes=5)
 
 
 def utcnow() -> datetime:
@@ -125,9 +127,12 @@ class Dispatcher:
         else:
             self._outcome(claim, "lost", "another dispatcher took this post over")
 
-    def _defer(self, claim: Claim, reason: str) -> None:
+    def _defer(self, claim: Claim, reason: str, until: datetime | None = None) -> None:
+        """Back to the queue, untouched; the account's other due posts wait with it (no spinning)."""
         self.blocked.add(claim.account)
-        claims.release(self.db, claim, self.clock(), reason)
+        claims.release(self.db, claim, self.clock(), reason, not_before=until)
+        if until is not None:
+            claims.hold_account(self.db, claim.account, until, self.clock())
         self._outcome(claim, "deferred", reason)
 
     def _handle(self, claim: Claim) -> None:
@@ -145,13 +150,16 @@ class Dispatcher:
             platform = self._platform(account.info)
         except MissingCredentials as error:
             self.report.config_errors.append(str(error))
-            self._defer(claim, str(error))
+            self._defer(claim, str(error), now + CREDENTIALS_RETRY)
             return
         if account.max_per_day is not None:
-            used = claims.parts_sent_since(self.db, claim.account, now - DAY)
+            sent = claims.sent_times_since(self.db, claim.account, now - DAY)
             needed = len(claim.parts) - len(claim.done)
-            if used + needed > account.max_per_day:
-                self._defer(claim, f"held back: {used} posts in the last 24 h, max_per_day is {account.max_per_day}")
+            excess = len(sent) + needed - account.max_per_day
+            if excess > 0:
+                frees_at = sent[min(excess, len(sent)) - 1] + DAY if sent else now + DAY
+                self._defer(claim, f"held back: {len(sent)} posts in the last 24 h, max_per_day is "
+                                   f"{account.max_per_day}; next chance {frees_at:%Y-%m-%d %H:%M} UTC", frees_at)
                 return
         if claim.recovered and not platform.idempotent:
             problem = self._recover(claim, platform)
@@ -243,7 +251,8 @@ class Dispatcher:
                     self.sleep(max(wait, 0.0) + 0.5)
                     continue
                 until = f" until {error.reset_at:%Y-%m-%d %H:%M:%S} UTC" if error.reset_at else ""
-                self._defer(claim, f"rate limited by {claim.account}'s platform{until}; left queued for the next run")
+                self._defer(claim, f"rate limited by {claim.account}'s platform{until}; left queued for the next run",
+                            error.reset_at or self.clock() + RATE_LIMIT_RETRY)
                 return None
             except DuplicateContent as error:
                 try:

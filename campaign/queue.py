@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from typing import TYPE_CHECKING
 
 from .db import Database
+from .errors import CampaignError
 from .tables import STATES, accounts, campaigns, scheduled_posts, synced_files
 
 if TYPE_CHECKING:
@@ -73,9 +74,14 @@ PLAN_FORMAT = "1"
 
 
 def file_fingerprint(path: Path) -> str:
-    from .config import read_file
-
-    return hashlib.sha256((PLAN_FORMAT + "\0" + read_file(path)).encode()).hexdigest()
+    """A hash of posts.yaml's bytes (and of how we expand them); cheap enough for every cron tick."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CampaignError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise CampaignError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return hashlib.sha256(PLAN_FORMAT.encode() + b"\0" + data).hexdigest()
 
 
 def is_synced(db: Database, path: Path, fingerprint: str) -> bool:

@@ -77,6 +77,7 @@ scheduled_posts = Table(
     Column("remote_url", String(500)),
     Column("reply_to_url", String(500)),
     Column("lease_until", UTCDateTime()),
+    Column("not_before", UTCDateTime()),  # held back (rate limit, daily cap) until then
     Column("claimed_by", String(200)),
     Column("claimed_at", UTCDateTime()),
     Column("sent_at", UTCDateTime()),
@@ -108,4 +109,17 @@ synced_files = Table(
     Column("path", String(1000), primary_key=True),
     Column("sha256", String(64), nullable=False),
     Column("synced_at", UTCDateTime(), nullable=False),
+)
+
+# Long-running dispatchers (`campaign serve`) and their heartbeat.
+dispatchers = Table(
+    "dispatchers", metadata,
+    Column("worker", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("last_tick_at", UTCDateTime(), nullable=False),
+    Column("stopped_at", UTCDateTime()),
+    Column("posts_file", String(1000)),
 )

@@ -1,6 +1,7 @@
 """Posting to Bluesky through the real atproto client: facets, images, threads, and recovery via the author feed."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from tests.fakes.base import Fault
@@ -74,6 +75,8 @@ def test_rate_limit_and_bad_password(stage, fake_bluesky):
     fake_bluesky.inject("post", Fault.rate_limit())
     report = stage.run()
     assert report.count("deferred") == 1 and fake_bluesky.posts == []
+    assert stage.run().outcomes == []  # the account is held back a little while
+    stage.now += timedelta(minutes=3)
     stage.environ["CAMPAIGN_TAS_B_APP_PASSWORD"] = "aaaa-bbbb-cccc-dddd"
     [outcome] = stage.run().outcomes
     assert outcome.state == "failed" and "credentials rejected: Bluesky answered 401" in outcome.message

@@ -1,6 +1,7 @@
 """Posting to Mastodon through the real Mastodon.py client: the Idempotency-Key keeps retries exactly-once."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from tests.fakes.base import Fault
@@ -67,6 +68,8 @@ def test_rate_limit_without_reset_is_deferred_to_the_next_run(stage, fake_mastod
     report = stage.run()
     assert (report.count("sent"), report.count("deferred"), report.exit_code) == (0, 1, 0)
     assert stage.sleeps == [] and [r.state for r in stage.rows()] == ["queued", "queued"]
+    assert stage.run().outcomes == []  # held back for a while, not retried at once
+    stage.now += timedelta(minutes=3)
     assert stage.run().count("sent") == 2 and texts(fake_mastodon) == ["een", "twee"]
 
 
