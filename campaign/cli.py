@@ -210,7 +210,8 @@ def status(posts_file, db_url, now, limit):
     from .output import status_text
 
     database = open_database(db_url, resolve_posts_file(posts_file))
-    click.echo(status_text(queue_status(database, parse_now(now), limit=limit), database.display), nl=False)
+    moment = parse_now(now)
+    click.echo(status_text(queue_status(database, moment, limit=limit), database.display, moment), nl=False)
 
 
 def load_environment(posts_file: Path) -> dict[str, str]:
@@ -325,6 +326,40 @@ def _print_dry_run(database, moment: datetime) -> None:
                 click.echo(f"{' ' * len(prefix)}[image {Path(media['path']).name}, alt: {media['alt']}]")
     if not due:
         click.echo(f"nothing due at {moment:%Y-%m-%d %H:%M} UTC")
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@click.option("--lease", default=180, show_default=True, metavar="SECONDS",
+              help="How long a claimed post stays ours before another dispatcher may take it over.")
+@click.option("--tick", default=30.0, show_default=True, metavar="SECONDS",
+              help="Safety tick: look at the queue at least this often (work queued by others).")
+def serve(posts_file, db_url, lease, tick):
+    """Run as one long-lived dispatcher: posts go out on time, posts.yaml edits apply live.
+
+    SIGTERM/SIGINT finish the post in flight and exit 0; SIGHUP reloads posts.yaml
+    and .env. Logs one line per post on stderr. Can run beside cron 'campaign run'
+    and other 'serve' processes on the same database.
+
+    Example:
+
+        campaign serve /srv/campagne/posts.yaml --db postgresql+psycopg://campagne@db/campagne
+    """
+    import logging
+    import time as _time
+    from datetime import timedelta
+
+    from .serve import Server
+
+    logging.Formatter.converter = _time.gmtime
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)sZ %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    path = resolve_posts_file(posts_file)
+    database = open_database(db_url, path)
+    server = Server(database, path, lambda: load_environment(path), lease=timedelta(seconds=lease), tick=tick)
+    sys.exit(server.serve())
 
 
 def _outcome_line(outcome) -> str:

@@ -82,9 +82,14 @@ def plan_table(occurrences: list[Occurrence], file=None) -> None:
                   "ids and full detail: --format json", style="dim")
 
 
-def status_text(status: Status, database: str) -> str:
+def status_text(status: Status, database: str, now=None) -> str:
     lines = [f"Queue in {database}: {status.total} post{'s' if status.total != 1 else ''}"]
     lines.append("  " + "  ".join(f"{state} {count}" for state, count in status.counts.items()))
+    for server in status.servers:
+        age = int((now - server.last_tick_at).total_seconds()) if now else None
+        stale = age is not None and age > 120
+        lines.append(f"{server.kind} {'last seen' if stale else 'running'} on host {server.host} (pid {server.pid}), "
+                     f"last tick {_ago(age)}" + (" — not running? (no stop was recorded)" if stale else ""))
     if status.flagged_accounts:
         lines.append("Accounts that need attention:")
         lines += [f"  {name}: {reason}" for name, reason in status.flagged_accounts]
@@ -102,6 +107,16 @@ def status_text(status: Status, database: str) -> str:
             lines.append(f"  #{post.id:<6} {post.state:<8} {post.account:<{width}}  "
                          f"{post.local_time[:16].replace('T', ' ')}  {post.last_error or ''}")
     return "\n".join(lines) + "\n"
+
+
+def _ago(seconds: int | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 120:
+        return f"{max(seconds, 0)} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
 
 
 def _short(text: str, width: int = 70) -> str:

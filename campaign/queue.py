@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .db import Database
 from .errors import CampaignError
-from .tables import STATES, accounts, campaigns, scheduled_posts, synced_files
+from .tables import STATES, accounts, campaigns, dispatchers, scheduled_posts, synced_files
 
 if TYPE_CHECKING:
     from .plan import Occurrence, Plan
@@ -200,6 +200,7 @@ class Status:
     next_due: list[PostSummary]
     recent_problems: list[PostSummary]
     flagged_accounts: list[tuple[str, str]]
+    servers: list = field(default_factory=list)  # rows of `dispatchers` not marked stopped
 
     @property
     def total(self) -> int:
@@ -225,4 +226,6 @@ def status(db: Database, now: datetime, *, limit: int = 5) -> Status:
             .order_by(posts.updated_at.desc(), posts.id.desc()).limit(limit))]
         flagged = [(r.name, r.flag_reason or "") for r in connection.execute(
             select(accounts).where(accounts.c.flagged_at.is_not(None)))]
-    return Status(counts, next_due, problems, flagged)
+        servers = list(connection.execute(select(dispatchers).where(dispatchers.c.stopped_at.is_(None))
+                                          .order_by(dispatchers.c.started_at)))
+    return Status(counts, next_due, problems, flagged, servers)

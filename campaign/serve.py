@@ -1,0 +1,205 @@
+"""`campaign serve`: one long-running dispatcher, woken by APScheduler.
+
+The database queue stays the single source of truth (BRIEF.md: APScheduler drops
+late runs after 1 s by default, removes one-off jobs as it hands them over, and
+deletes jobs it cannot unpickle). So APScheduler keeps nothing of ours: an
+in-memory store holds one date job "wake at the next due time", re-armed after
+every dispatch and every sync, plus a file watcher and a safety tick. `serve` and
+cron `run` can work side by side; a crash of `serve` loses nothing.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Mapping
+
+from sqlalchemy import insert, update
+
+from . import claims
+from .db import Database
+from .dispatch import Dispatcher, Outcome
+from .errors import CampaignError, ConfigError
+from .queue import file_fingerprint, is_synced, sync
+from .tables import dispatchers
+
+log = logging.getLogger("campaign.serve")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def logfmt(**fields) -> str:
+    """One structured line: key=value, values quoted when they hold spaces."""
+    out = []
+    for key, value in fields.items():
+        if value is None:
+            continue
+        text = str(value)
+        if not text or any(c in text for c in ' ="\n'):
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        out.append(f"{key}={text}")
+    return " ".join(out)
+
+
+class Server:
+    def __init__(self, db: Database, posts_file: Path, environ: Callable[[], Mapping[str, str]], *,
+                 lease: timedelta = claims.DEFAULT_LEASE, tick: float = 30.0, watch_every: float = 1.0,
+                 heartbeat_every: float = 10.0):
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        self.db = db
+        self.posts_file = Path(posts_file)
+        self.environ = environ
+        self.lease = lease
+        self.worker = claims.new_worker_id()
+        self.stopping = threading.Event()
+        self.dispatch_lock = threading.Lock()
+        self.scheduler = BlockingScheduler(
+            timezone=timezone.utc,
+            executors={"default": ThreadPoolExecutor(3)},
+            # Never skip a late wake-up; the queue itself decides what is too late ('late').
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+        self.tick = tick
+        self.watch_every = watch_every
+        self.heartbeat_every = heartbeat_every
+        self._fingerprint: str | None = None
+        self._reported_invalid: str | None = None
+        self._env_cache: Mapping[str, str] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+    def serve(self) -> int:
+        """Run until SIGTERM/SIGINT; finish the post in flight and return 0."""
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self._on_reload)
+        now = utcnow()
+        self._register(now)
+        self.sync_file(force=True)
+        self.scheduler.add_job(self.watch, "interval", seconds=self.watch_every, id="watch")
+        self.scheduler.add_job(self.safety_tick, "interval", seconds=self.tick, id="tick")
+        self.scheduler.add_job(self.heartbeat, "interval", seconds=self.heartbeat_every, id="heartbeat")
+        self.arm()
+        log.info(logfmt(event="serve-start", worker=self.worker, file=self.posts_file, db=self.db.display))
+        try:
+            self.scheduler.start()
+        finally:
+            self._unregister()
+            log.info(logfmt(event="serve-stop", worker=self.worker))
+        return 0
+
+    def _on_stop(self, signum, frame) -> None:
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        log.info(logfmt(event="stopping", signal=signal.Signals(signum).name,
+                        detail="finishing the post in flight"))
+        # Waits for a dispatch in progress: the dispatcher stops taking posts once `stopping` is set.
+        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    def _on_reload(self, signum, frame) -> None:
+        log.info(logfmt(event="reload", signal="SIGHUP"))
+        self._env_cache = None
+        self.scheduler.add_job(self.sync_file, kwargs={"force": True}, id="reload", replace_existing=True)
+
+    # -- jobs ----------------------------------------------------------------------
+    def arm(self) -> None:
+        """(Re)schedule the single wake-up job at the next moment there may be work."""
+        if self.stopping.is_set():
+            return
+        wake = claims.next_wakeup(self.db)
+        if wake is None:
+            if self.scheduler.get_job("dispatch"):
+                self.scheduler.remove_job("dispatch")
+            return
+        self.scheduler.add_job(self.dispatch, "date", run_date=max(wake, utcnow()), id="dispatch",
+                               replace_existing=True)
+
+    def dispatch(self) -> None:
+        with self.dispatch_lock:
+            if self.stopping.is_set():
+                return
+            dispatcher = Dispatcher(self.db, environ=self._environ(), lease=self.lease, worker=self.worker,
+                                    should_stop=self.stopping.is_set, on_outcome=self._log_outcome)
+            report = dispatcher.run_due()
+            for message in dict.fromkeys(report.config_errors):
+                log.error(logfmt(event="config", error=message))
+        self.arm()
+
+    def watch(self) -> None:
+        self.sync_file(force=False)
+
+    def safety_tick(self) -> None:
+        """Catch what no wake-up announced (another process queued a post, a lease ran out)."""
+        self.sync_file(force=False)
+        self.arm()
+
+    def heartbeat(self) -> None:
+        with self.db.transaction(write=True) as connection:
+            connection.execute(update(dispatchers).where(dispatchers.c.worker == self.worker)
+                               .values(last_tick_at=utcnow()))
+
+    def sync_file(self, force: bool) -> None:
+        """Re-validate and sync posts.yaml when it changed; an invalid file is reported once."""
+        try:
+            fingerprint = file_fingerprint(self.posts_file)
+        except CampaignError as error:
+            self._report_invalid(str(error), str(error))
+            return
+        if not force and fingerprint == self._fingerprint:
+            return
+        self._fingerprint = fingerprint
+        if not force and is_synced(self.db, self.posts_file, fingerprint):
+            self.arm()
+            return
+        from .plan import load_plan
+
+        try:
+            summary = sync(self.db, load_plan(self.posts_file), utcnow(), fingerprint=fingerprint)
+        except ConfigError as error:
+            self._report_invalid(fingerprint, "; ".join(str(p) for p in error.problems[:5]))
+            return
+        self._reported_invalid = None
+        log.info(logfmt(event="synced", file=self.posts_file, queued=summary.queued, updated=summary.updated,
+                        cancelled=summary.cancelled, unchanged=summary.unchanged, missed=summary.missed))
+        self.arm()
+
+    def _report_invalid(self, key: str, message: str) -> None:
+        if self._reported_invalid != key:
+            self._reported_invalid = key
+            log.error(logfmt(event="invalid-file", file=self.posts_file, error=message,
+                             detail="the last good schedule keeps running"))
+
+    def _environ(self) -> Mapping[str, str]:
+        if self._env_cache is None:
+            self._env_cache = self.environ()
+        return self._env_cache
+
+    @staticmethod
+    def _log_outcome(outcome: Outcome) -> None:
+        level = logging.INFO if outcome.state in ("sent", "deferred") else logging.ERROR
+        campaign, _, rest = outcome.key.partition("/")
+        log.log(level, logfmt(event="post", state=outcome.state, account=outcome.account, campaign=campaign,
+                              id=outcome.post_id, key=outcome.key, url=outcome.url, error=outcome.message))
+
+    # -- heartbeat rows --------------------------------------------------------------
+    def _register(self, now: datetime) -> None:
+        with self.db.transaction(write=True) as connection:
+            connection.execute(insert(dispatchers).values(
+                worker=self.worker, kind="serve", host=socket.gethostname(), pid=os.getpid(), started_at=now,
+                last_tick_at=now, posts_file=str(self.posts_file.resolve())))
+
+    def _unregister(self) -> None:
+        try:
+            with self.db.transaction(write=True) as connection:
+                connection.execute(update(dispatchers).where(dispatchers.c.worker == self.worker)
+                                   .values(stopped_at=utcnow()))
+        except CampaignError as error:
+            log.error(logfmt(event="heartbeat", error=str(error)))
