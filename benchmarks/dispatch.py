@@ -507,6 +507,9 @@ def _serve_fake(platform: str) -> int:
                 fake.reset_state()
                 lift_limits()
                 print(json.dumps({"ok": True}), flush=True)
+            elif command == "created":
+                print(json.dumps({"posts": [[p["text"], p["created_at"].isoformat()] for p in fake.posts]}),
+                      flush=True)
             elif command == "stats":
                 stored = fake.posts
                 print(json.dumps({"posts": len(stored), "distinct_texts": len({p["text"] for p in stored}),
