@@ -36,7 +36,7 @@ def queue_post(db: Database, account: str, text: str, *, at: datetime, now: date
     with db.transaction(write=True) as connection:
         row = connection.execute(select(accounts).where(accounts.c.name == account)).first()
         if row is None:
-            known = [r.name for r in connection.execute(select(accounts.c.name))]
+            known = [r.name for r in connection.execute(select(accounts.c.name).order_by(accounts.c.name))]
             raise NotFoundError(f"unknown account '{account}'" + (f"; known: {', '.join(known)}" if known else
                                 "; run 'campaign sync' first so the queue knows the accounts"))
         counted = length(row.platform, text)

@@ -11,8 +11,10 @@ import pytest
 
 from campaign.db import Database
 
-POSTGRES_ADMIN_URL = os.environ.get("PRAATMEE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-POSTGRES_TEST_DB = "praatmee_test"
+# The suite runs on SQLite always, and on PostgreSQL too when this points at a server
+# (.ci/run sets it): e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+POSTGRES_ADMIN_URL = os.environ.get("CAMPAIGN_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_ADMIN_URL else ["sqlite"]
 
 BASIC_POSTS = """\
 timezone: Europe/Amsterdam
@@ -79,55 +81,52 @@ def machine_tz(request, monkeypatch):
     time.tzset()
 
 
-def _postgres_available() -> bool:
-    try:
-        import psycopg  # noqa: F401
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="session")
-def postgres_url():
-    """A fresh PostgreSQL database for this test session (CI starts the server; locally it may be absent)."""
-    if not _postgres_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}; .ci/run should have started it")
-        pytest.skip("PostgreSQL not reachable")
+def postgres_database():
+    """A database of this test run's own, dropped at the end."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"praatmee_test_{os.getpid()}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as error:  # a clear failure, not a silent skip: the switch was set on purpose
+        pytest.fail(f"CAMPAIGN_TEST_DATABASE_URL is set but PostgreSQL is not usable: {error}")
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+_schema_numbers = iter(range(1, 10**9))
+
+
+@pytest.fixture
+def postgres_url(postgres_database):
+    """A fresh schema for one test; the URL selects it through search_path, also in subprocesses."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    schema = f"t{next(_schema_numbers)}"
+    engine = create_engine(postgres_database, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {POSTGRES_TEST_DB} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {POSTGRES_TEST_DB}"))
-    engine.dispose()
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + POSTGRES_TEST_DB
-
-
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = postgres_database.update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
     with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
-    """The same tests over every supported backend."""
+    """The same tests over every backend in use."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'queue.db'}"
-    url = request.getfixturevalue("postgres_url")
-    _reset_postgres(url)
-    return url
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
@@ -154,11 +153,11 @@ def fake_mastodon():
 
 
 @pytest.fixture
-def stage(tmp_path):
+def stage(tmp_path, database_url):
     from tests.stage import Stage
 
-    database = Database(f"sqlite:///{tmp_path / 'queue.db'}")
-    yield Stage(tmp_path, {"CAMPAIGN_HTTP_TIMEOUT": "1.5"}, database)
+    database = Database(database_url)
+    yield Stage(tmp_path, {"CAMPAIGN_HTTP_TIMEOUT": "1.5"}, database, database_url)
     database.engine.dispose()
 
 

@@ -35,6 +35,7 @@ class Stage:
     folder: Path
     environ: dict[str, str]
     db: Database
+    db_url: str
     # The fakes stamp posts with the real clock, and recovery reads the timeline since the claim:
     # so the stage's "now" starts as the real time, and posts are scheduled around it.
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))

@@ -42,7 +42,7 @@ def run_env(stage) -> dict[str, str]:
 
 
 def start_run(stage, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([CAMPAIGN, "run", str(stage.posts_file), "--db", stage.db.url.database, *extra],
+    return subprocess.Popen([CAMPAIGN, "run", str(stage.posts_file), "--db", stage.db_url, *extra],
                             env=run_env(stage), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

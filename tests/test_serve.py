@@ -38,7 +38,7 @@ class Serving:
         env.update(stage.environ)
         env["CAMPAIGN_HTTP_TIMEOUT"] = "3"
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([CAMPAIGN, "serve", str(stage.posts_file), "--db", stage.db.url.database,
+        self.process = subprocess.Popen([CAMPAIGN, "serve", str(stage.posts_file), "--db", stage.db_url,
                                          "--tick", "5", *extra], env=env, stdout=self.log, stderr=self.log)
         self.wait_for("event=serve-start")
 
@@ -154,9 +154,9 @@ def test_status_shows_the_running_server(stage, fake_mastodon):
     setup_m(stage, fake_mastodon, f"- {{text: 'later', at: '{local(soon(3600))}'}}\n")
     serving = Serving(stage)
     try:
-        result = CliRunner().invoke(main, ["status", str(stage.posts_file), "--db", stage.db.url.database])
+        result = CliRunner().invoke(main, ["status", str(stage.posts_file), "--db", stage.db_url])
         assert "serve running on host" in result.output and f"pid {serving.process.pid}" in result.output
     finally:
         assert serving.stop() == 0
-    result = CliRunner().invoke(main, ["status", str(stage.posts_file), "--db", stage.db.url.database])
+    result = CliRunner().invoke(main, ["status", str(stage.posts_file), "--db", stage.db_url])
     assert "serve running" not in result.output
