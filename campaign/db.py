@@ -69,17 +69,21 @@ class Database:
         return DatabaseError(f"database {self.display}: {hint}")
 
     @contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
+    def transaction(self, *, write: bool = False, exclusive: str | None = None) -> Iterator[Connection]:
         """A transaction on one connection: committed on success, rolled back on any error.
 
         write=True takes SQLite's write lock at BEGIN, so a read-then-write step
-        (sync, claiming a post) cannot interleave with another process.
+        (sync, claiming a post) cannot interleave with another process. exclusive="name"
+        also serialises this step across processes on PostgreSQL (an advisory
+        transaction lock), for steps whose rows are not known beforehand, like sync.
         """
         try:
             with self.engine.connect() as connection:
-                if write and self.is_sqlite:
+                if (write or exclusive) and self.is_sqlite:
                     connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
                 with connection.begin():
+                    if exclusive and self.url.get_backend_name() == "postgresql":
+                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(exclusive)})
                     yield connection
         except exc.DBAPIError as error:
             raise self.describe(error) from None
@@ -125,9 +129,19 @@ class Database:
         with self.engine.connect() as connection:
             if self.is_sqlite:
                 connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            elif self.url.get_backend_name() == "postgresql":
+                # Several dispatchers may start on a fresh database at once: one migrates, the rest wait.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key("migrate")})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
+
+
+def _lock_key(name: str) -> int:
+    """A stable 63-bit advisory-lock key for a name."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"praatmee:{name}".encode()).digest()[:8], "big") >> 1
 
 
 def _engine(url, is_sqlite: bool) -> Engine:

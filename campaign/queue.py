@@ -99,7 +99,7 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
     assert plan.file is not None
     summary = SyncSummary()
     posts = scheduled_posts.c
-    with db.transaction(write=True) as connection:
+    with db.transaction(write=True, exclusive="sync") as connection:
         _sync_accounts(connection, plan, now)
         _sync_campaigns(connection, plan, now)
         existing = {

@@ -111,7 +111,7 @@ def postgres_url(postgres_database):
     from sqlalchemy import create_engine, text
 
     schema = f"t{next(_schema_numbers)}"
-    engine = create_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    engine = create_engine(postgres_database, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     url = postgres_database.update_query_dict({"options": f"-csearch_path={schema}"})
