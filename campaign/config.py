@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +221,7 @@ class _Reader:
                 if instance is None and "instance" not in anode:
                     self.err(anode.mark, f"account '{name}' (mastodon) needs 'instance', e.g. https://mastodon.social")
                 elif instance is not None and host_of(instance) is None:
-                    self.err(anode.value_mark("instance"), f"instance must be a URL like https://mastodon.social")
+                    self.err(anode.value_mark("instance"), "instance must be a URL like https://mastodon.social")
             elif platform == "bluesky" and instance is not None and host_of(instance) is None:
                 self.err(anode.value_mark("instance"), "instance must be the PDS URL, e.g. https://bsky.social")
             elif platform == "x" and instance is not None:
@@ -504,7 +504,7 @@ class _Reader:
                     ok = False
         start = None
         if "from" not in node:
-            self.err(node.mark, f"a recurrence needs 'from' (the first day, e.g. '2027-01-11')")
+            self.err(node.mark, "a recurrence needs 'from' (the first day, e.g. '2027-01-11')")
             ok = False
         else:
             try:

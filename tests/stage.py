@@ -1,6 +1,7 @@
 """A campaign wired to the loopback fakes: posts.yaml, environment and queue, for dispatch tests."""
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -56,6 +57,28 @@ class Stage:
         """Local Amsterdam time relative to now, as posts.yaml writes it (whole minutes, rounded down)."""
         moment = self.now.replace(second=0, microsecond=0) + timedelta(minutes=minutes_from_now)
         return moment.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%Y-%m-%d %H:%M")
+
+    def write_many(self, fake_x, fake_mastodon, count: int, prefix: str = "Bericht") -> list[str]:
+        """count due posts with distinct texts, alternating between an X and a Mastodon account."""
+        self.environ.update(x_env(fake_x))
+        self.environ.update(mastodon_env(fake_mastodon))
+        lines, texts = [], []
+        for number in range(count):
+            text = f"{prefix} {number:05d} over #zelfstandigeteams"
+            texts.append(text)
+            account = "tas_x" if number % 2 else "tas_m"
+            lines.append(f"- {{id: b{number}, text: '{text}', accounts: [{account}], "
+                         f"at: {self.at(-(number % 90) - 1)}}}\n")
+        self.write(x_account_yaml(fake_x) + mastodon_account_yaml(fake_mastodon), "".join(lines),
+                   accounts="tas_x, tas_m", extra="    late: 1d\n")
+        return texts
+
+    def subprocess_env(self, **extra: str) -> dict[str, str]:
+        """The test process's environment without CAMPAIGN_* leftovers, plus the stage's."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
+        env.update(self.environ)
+        env.update(extra)
+        return env
 
     def sync(self):
         return sync(self.db, load_plan(self.posts_file), self.now)

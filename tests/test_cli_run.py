@@ -5,7 +5,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from campaign.cli import main
-from campaign.tables import accounts, scheduled_posts, sent_parts
+from campaign.tables import scheduled_posts
 from tests.fakes.base import Fault
 from tests.stage import mastodon_account_yaml, mastodon_env, x_account_yaml, x_env
 

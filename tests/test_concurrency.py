@@ -5,7 +5,6 @@ count and time and stop by themselves.
 """
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -15,35 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 from tests.fakes.base import Fault
-from tests.stage import mastodon_account_yaml, mastodon_env, x_account_yaml, x_env
 
 CAMPAIGN = str(Path(sys.executable).parent / "campaign")
 
 
-def write_many(stage, fake_x, fake_mastodon, count: int) -> list[str]:
-    stage.environ.update(x_env(fake_x))
-    stage.environ.update(mastodon_env(fake_mastodon))
-    posts, texts = [], []
-    for number in range(count):
-        text = f"Bericht {number:04d} over #zelfstandigeteams"
-        texts.append(text)
-        account = "tas_x" if number % 2 else "tas_m"
-        posts.append(f"- {{id: b{number}, text: '{text}', accounts: [{account}], at: {stage.at(-(number % 50) - 1)}}}\n")
-    stage.write(x_account_yaml(fake_x) + mastodon_account_yaml(fake_mastodon), "".join(posts),
-                accounts="tas_x, tas_m", extra="    late: 1d\n")
-    return texts
-
-
-def run_env(stage) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
-    env.update(stage.environ)
-    env["CAMPAIGN_HTTP_TIMEOUT"] = "2"
-    return env
-
-
 def start_run(stage, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([CAMPAIGN, "run", str(stage.posts_file), "--db", stage.db_url, *extra],
-                            env=run_env(stage), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=stage.subprocess_env(CAMPAIGN_HTTP_TIMEOUT="2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def posted_texts(*fakes) -> Counter:
@@ -51,7 +28,7 @@ def posted_texts(*fakes) -> Counter:
 
 
 def test_four_overlapping_runs_post_each_of_200_exactly_once(stage, fake_x, fake_mastodon):
-    texts = write_many(stage, fake_x, fake_mastodon, 200)
+    texts = stage.write_many(fake_x, fake_mastodon, 200)
     processes = [start_run(stage) for _ in range(4)]
     results = [p.communicate(timeout=120) for p in processes]
     codes = [p.returncode for p in processes]
@@ -63,7 +40,7 @@ def test_four_overlapping_runs_post_each_of_200_exactly_once(stage, fake_x, fake
 
 
 def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_x, fake_mastodon):
-    texts = write_many(stage, fake_x, fake_mastodon, 300)
+    texts = stage.write_many(fake_x, fake_mastodon, 300)
     for fake in (fake_x, fake_mastodon):  # ~30 ms a post, so kills land mid-flight
         fake.inject("post", Fault.slow(0.03), times=400)
     random.seed(20270118)

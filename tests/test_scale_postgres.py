@@ -2,7 +2,6 @@
 two of them killed midway; and a database connection lost mid-dispatch. Every post goes out exactly once."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from sqlalchemy import create_engine, text
 from campaign.db import Database
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.fakes.base import Fault
-from tests.stage import Stage, mastodon_account_yaml, mastodon_env, x_account_yaml, x_env
+from tests.stage import Stage, mastodon_account_yaml, mastodon_env
 
 CAMPAIGN = str(Path(sys.executable).parent / "campaign")
 pytestmark = pytest.mark.skipif(not POSTGRES_ADMIN_URL, reason="set CAMPAIGN_TEST_DATABASE_URL to a PostgreSQL server")
@@ -30,43 +29,23 @@ def pg_stage(tmp_path, postgres_url):
     database.engine.dispose()
 
 
-def env_for(stage) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
-    env.update(stage.environ)
-    return env
-
-
 def lift_limits(*fakes) -> None:
     for fake in fakes:
         for endpoint in list(fake.rate_limits):
             fake.set_rate_limit(endpoint, 10**9, 86_400)
 
 
-def write_posts(stage, fake_x, fake_mastodon, count: int) -> list[str]:
-    stage.environ.update(x_env(fake_x))
-    stage.environ.update(mastodon_env(fake_mastodon))
-    lines, texts = [], []
-    for number in range(count):
-        text = f"Schaalbericht {number:05d}"
-        texts.append(text)
-        account = "tas_x" if number % 2 else "tas_m"
-        lines.append(f"- {{id: s{number}, text: '{text}', accounts: [{account}], at: {stage.at(-(number % 90) - 1)}}}\n")
-    stage.write(x_account_yaml(fake_x) + mastodon_account_yaml(fake_mastodon), "".join(lines),
-                accounts="tas_x, tas_m", extra="    late: 1d\n")
-    return texts
-
-
 def start(stage, command: str, log: Path, *extra: str) -> subprocess.Popen:
     argv = [CAMPAIGN, command, str(stage.posts_file), "--db", stage.db_url, "--lease", "4", *extra]
     if command == "serve":
         argv += ["--tick", "2"]
-    return subprocess.Popen(argv, env=env_for(stage), stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(argv, env=stage.subprocess_env(), stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
 
 def test_eight_dispatchers_two_killed_every_post_once(pg_stage, fake_x, fake_mastodon):
     stage = pg_stage
     lift_limits(fake_x, fake_mastodon)
-    texts = write_posts(stage, fake_x, fake_mastodon, 2000)
+    texts = stage.write_many(fake_x, fake_mastodon, 2000, prefix="Schaalbericht")
     for fake in (fake_x, fake_mastodon):
         fake.inject("post", Fault.slow(0.005), times=2000)  # a realistic, non-zero platform time
     kinds = ["run"] * 5 + ["serve"] * 3
@@ -121,7 +100,7 @@ def test_database_connection_lost_mid_dispatch(pg_stage, fake_mastodon):
     cutter.start()
     try:
         first = subprocess.run([CAMPAIGN, "run", str(stage.posts_file), "--db", stage.db_url, "--lease", "3"],
-                               env=env_for(stage), capture_output=True, text=True, timeout=60)
+                               env=stage.subprocess_env(), capture_output=True, text=True, timeout=60)
     finally:
         cutter.join(timeout=15)
         with admin.connect() as connection:
@@ -133,7 +112,7 @@ def test_database_connection_lost_mid_dispatch(pg_stage, fake_mastodon):
     assert [p["text"] for p in fake_mastodon.posts] == ["Verbinding weg"]  # it went out; we could not record it
     time.sleep(3.5)  # the lease of the interrupted post runs out
     second = subprocess.run([CAMPAIGN, "run", str(stage.posts_file), "--db", stage.db_url, "--lease", "3"],
-                            env=env_for(stage), capture_output=True, text=True, timeout=60)
+                            env=stage.subprocess_env(), capture_output=True, text=True, timeout=60)
     assert second.returncode == 0, second
     assert sorted(p["text"] for p in fake_mastodon.posts) == ["Daarna", "Verbinding weg"]  # once each
     assert {r.state for r in stage.rows()} == {"sent"}

@@ -4,7 +4,6 @@ Posts are scheduled a few seconds ahead so each test takes seconds; every wait i
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -34,9 +33,7 @@ def soon(seconds: float) -> datetime:
 class Serving:
     def __init__(self, stage, *extra):
         self.log_path = stage.folder / f"serve-{time.monotonic_ns()}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
-        env.update(stage.environ)
-        env["CAMPAIGN_HTTP_TIMEOUT"] = "3"
+        env = stage.subprocess_env(CAMPAIGN_HTTP_TIMEOUT="3")
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([CAMPAIGN, "serve", str(stage.posts_file), "--db", stage.db_url,
                                          "--tick", "5", *extra], env=env, stdout=self.log, stderr=self.log)

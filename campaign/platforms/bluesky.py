@@ -36,7 +36,7 @@ class BlueskyPlatform:
         try:
             return function(*args, **kwargs)
         except at_errors.RateLimitExceededError as error:
-            raise RateLimited(f"Bluesky answered 429 (rate limited)", reset_at=error.reset_at) from None
+            raise RateLimited("Bluesky answered 429 (rate limited)", reset_at=error.reset_at) from None
         except at_errors.UnauthorizedError as error:
             raise AuthFailed(f"Bluesky answered {_status(error)}: {_detail(error)}", status=_status(error)) from None
         except at_errors.BadRequestError as error:
