@@ -1,0 +1,186 @@
+"""The timeline as the seed page showed it: lines for a terminal (`archive show`) and an HTML widget
+(`archive render`). Pure: takes ArchivedPost records and a "now", returns or writes text.
+
+HTML goes through Jinja2 with autoescaping on, so a post's text can never become markup: every
+piece of text is escaped, and a link's target is used only when it is http(s) (a `javascript:` or
+`data:` link stays plain text). The page is self-contained: inline CSS, no scripts, no external
+assets; the fragment is well-formed XML, so it can be included in any page (or parsed).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import IO, Iterable, Iterator
+from urllib.parse import quote, urlsplit
+
+from .records import ArchivedPost
+from .reltime import RelativeTime
+
+_TOKENS = re.compile(
+    r"(?P<url>https?://[^\s<>\"]+)"
+    r"|(?<![\w#&])(?P<tag>#\w+)"
+    r"|(?<![\w@/])(?P<mention>@[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
+_TRAILING = ".,!?;:)'\""
+_WHITESPACE = re.compile(r"\s+")
+
+
+def handle(post: ArchivedPost) -> str:
+    return "@" + post.account.lstrip("@")
+
+
+def one_line(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def lines(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime) -> Iterator[str]:
+    """`@handle text relative-time`, one line per post (newlines in a text become spaces)."""
+    for post in posts:
+        yield f"{handle(post)} {one_line(post.text)} {relative(post.created_at, now)}"
+
+
+def write_lines(posts: Iterable[ArchivedPost], out: IO[str], *, now: datetime, relative: RelativeTime) -> int:
+    """Write lines() to out in large chunks; returns the number of posts written."""
+    count, chunk = 0, []
+    for line in lines(posts, now=now, relative=relative):
+        chunk.append(line)
+        count += 1
+        if len(chunk) >= 2000:
+            out.write("\n".join(chunk) + "\n")
+            chunk.clear()
+    if chunk:
+        out.write("\n".join(chunk) + "\n")
+    return count
+
+
+# -- HTML -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    href: str | None = None  # only ever http(s)
+    kind: str = "text"  # text | url | tag | mention
+
+
+@dataclass(frozen=True)
+class Entry:
+    post: ArchivedPost
+    handle: str
+    profile: str | None
+    segments: tuple[Segment, ...]
+    datetime: str  # ISO 8601 for <time datetime>
+    relative: str
+    url: str | None
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL with a host, else None (no javascript:, data:, …)."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def _instance(post: ArchivedPost) -> str | None:
+    if post.url:
+        parts = urlsplit(post.url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def tag_url(post: ArchivedPost, tag: str) -> str | None:
+    tag = quote(tag, safe="")
+    if post.platform == "x":
+        return f"https://x.com/hashtag/{tag}"
+    if post.platform == "bluesky":
+        return f"https://bsky.app/hashtag/{tag}"
+    base = _instance(post)
+    return f"{base}/tags/{tag}" if base else None
+
+
+def mention_url(post: ArchivedPost, name: str) -> str | None:
+    if post.platform == "x":
+        return f"https://x.com/{quote(name, safe='')}"
+    if post.platform == "bluesky":
+        return f"https://bsky.app/profile/{quote(name, safe='.')}"
+    user, _, host = name.partition("@")
+    if host:
+        return f"https://{host}/@{quote(user, safe='')}"
+    base = _instance(post)
+    return f"{base}/@{quote(user, safe='')}" if base else None
+
+
+def profile_url(post: ArchivedPost) -> str | None:
+    return mention_url(post, post.account.lstrip("@"))
+
+
+def segments(post: ArchivedPost) -> tuple[Segment, ...]:
+    """The text cut into plain text, links (shown as their expanded target), #tags and @mentions."""
+    expanded = {link.url: link for link in post.links}
+    text, out, position = post.text, [], 0
+    for match in _TOKENS.finditer(text):
+        start, end = match.span()
+        token = match.group()
+        kind = match.lastgroup
+        trailing = ""
+        if kind == "url":
+            while token and token[-1] in _TRAILING and token not in expanded:
+                trailing = token[-1] + trailing
+                token = token[:-1]
+            end = start + len(token)
+        if start > position:
+            out.append(Segment(text[position:start]))
+        if kind == "url":
+            link = expanded.get(token)
+            target = safe_href(link.expanded_url if link and link.expanded_url else token)
+            shown = (link.display_url or link.expanded_url) if link and (link.display_url or link.expanded_url) \
+                else token
+            if target is None:
+                out.append(Segment(token))
+            else:
+                out.append(Segment(_short(shown), target, "url"))
+        elif kind == "tag":
+            out.append(Segment(token, safe_href(tag_url(post, token[1:])), "tag"))
+        else:
+            out.append(Segment(token, safe_href(mention_url(post, token[1:])), "mention"))
+        position = end
+    if position < len(text):
+        out.append(Segment(text[position:]))
+    return tuple(out)
+
+
+def _short(shown: str) -> str:
+    shown = re.sub(r"^https?://(www\.)?", "", shown)
+    return shown if len(shown) <= 40 else shown[:39] + "…"
+
+
+def entries(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime) -> list[Entry]:
+    """Newest first, ready for the templates."""
+    ordered = sorted(posts, key=lambda p: p.created_at, reverse=True)
+    return [Entry(post, handle(post), safe_href(profile_url(post)), segments(post),
+                  post.created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+                  relative(post.created_at, now), safe_href(post.url))
+            for post in ordered]
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(loader=PackageLoader("archive", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime, fragment: bool = False,
+                title: str = "Tijdlijn", language: str = "nl") -> str:
+    """A self-contained HTML page, or (fragment=True) the embeddable <section> alone."""
+    template = _environment().get_template("fragment.html" if fragment else "page.html")
+    return template.render(entries=entries(posts, now=now, relative=relative), title=title,
+                           language=language.split("_")[0].split("-")[0], generated=now.isoformat())
