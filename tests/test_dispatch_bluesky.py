@@ -81,3 +81,20 @@ def test_rate_limit_and_bad_password(stage, fake_bluesky):
     [outcome] = stage.run().outcomes
     assert outcome.state == "failed" and "credentials rejected: Bluesky answered 401" in outcome.message
     assert "aaaa-bbbb-cccc-dddd" not in outcome.message
+
+
+def test_one_off_reply_to_a_bluesky_post_url(stage, fake_bluesky):
+    from campaign.manual import queue_post
+
+    friend = fake_bluesky.add_account("moniquedenb.bsky.social")
+    setup_b(stage, fake_bluesky, f"- {{text: 'later', at: {stage.at(600)}}}\n")
+    from tests.fakes.clients import bluesky_client
+
+    client = bluesky_client(fake_bluesky, account=friend)
+    original = client.send_post("Ik volg jullie!")
+    url = f"https://bsky.app/profile/{friend.handle}/post/{original.uri.rsplit('/', 1)[1]}"
+    queue_post(stage.db, "tas_b", "Leuk dat je ons volgt!", at=stage.now, now=stage.now, reply_to_url=url)
+    assert stage.run().count("sent") == 1
+    reply = fake_bluesky.posts[-1]
+    assert reply["text"] == "Leuk dat je ons volgt!"
+    assert reply["reply"]["parent"]["uri"] == original.uri and reply["reply"]["root"]["uri"] == original.uri

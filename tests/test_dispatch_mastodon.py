@@ -89,3 +89,15 @@ def test_server_errors_then_success(stage, fake_mastodon):
     setup_m(stage, fake_mastodon, f"- {{text: volhouden, at: {stage.at(-1)}}}\n")
     fake_mastodon.inject("post", Fault.server_error(502), times=2)
     assert stage.run().count("sent") == 1 and texts(fake_mastodon) == ["volhouden"]
+
+
+def test_one_off_reply_to_a_status_on_the_instance(stage, fake_mastodon):
+    from campaign.manual import queue_post
+
+    setup_m(stage, fake_mastodon, f"- {{text: 'later', at: {stage.at(600)}}}\n")
+    original = fake_mastodon.seed_post("Ik volg jullie!")
+    url = f"{fake_mastodon.url}/@{fake_mastodon.account.username}/{original['id']}"
+    queue_post(stage.db, "tas_m", "Leuk dat je ons volgt!", at=stage.now, now=stage.now, reply_to_url=url)
+    assert stage.run().count("sent") == 1
+    reply = fake_mastodon.posts[-1]
+    assert (reply["text"], reply["reply_to"]) == ("Leuk dat je ons volgt!", original["id"])
