@@ -199,3 +199,17 @@ def test_max_per_day_holds_the_rest_back(stage, fake_x):
     stage.now = row.not_before + timedelta(seconds=1)
     # by the time the cap allows it, it is past its 'late' allowance: missed, not posted
     assert stage.run().needs_attention[0].state == "missed" and texts(fake_x) == ["a", "b"]
+
+
+def test_recovery_finds_our_post_behind_hundreds_of_newer_ones(stage, fake_x):
+    from campaign import claims
+
+    setup_x(stage, fake_x, f"- {{text: 'Diep verstopt', at: {stage.at(-1)}}}\n")
+    dead = claims.claim_next_due(stage.db, stage.now, "killed-worker", lease=timedelta(seconds=1))
+    fake_x.seed_post("Diep verstopt")  # it went out, then the sender was killed before recording it
+    for number in range(450):  # other dispatchers kept posting for this account meanwhile
+        fake_x.seed_post(f"Later bericht {number}")
+    stage.now += timedelta(seconds=5)  # the dead sender's lease has run out
+    report = stage.run()
+    assert report.count("sent") == 1 and dead is not None
+    assert [p["text"] for p in fake_x.posts].count("Diep verstopt") == 1

@@ -129,7 +129,7 @@ class BlueskyPlatform:
 
     def recent_posts(self, since: datetime) -> list[RemotePost]:
         did, out, cursor = self._did(), [], None
-        for _ in range(4):
+        for _ in range(64):  # pages of 50, newest first; stops at the first post older than `since`
             page = self._call(self.client.get_author_feed, actor=did, cursor=cursor, limit=50)
             for item in page.feed:
                 if getattr(item, "reason", None) is not None or item.post.author.did != did:
@@ -146,6 +146,17 @@ class BlueskyPlatform:
 
     def same_text(self, ours: str, theirs: str) -> bool:
         return normalise_text(bluesky_display(ours)[0]) == normalise_text(theirs)
+
+    def timeline_page(self, *, cursor: str | None = None, limit: int = 100) -> dict:
+        """One raw page of the account's author feed, newest first, as lexicon JSON:
+        {"feed": [{"post": {...}, "reason": ...}, ...], "cursor": "..."}. Pass the page's cursor for
+        the next (older) page. Raises the PlatformError subclasses; never waits.
+        """
+        page = self._call(self.client.get_author_feed, actor=self._did(), cursor=cursor, limit=limit)
+        return page.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def did(self) -> str:
+        return self._did()
 
     def lookup(self, url: str) -> RemotePost:
         match = re.match(r"https://bsky\.app/profile/([^/]+)/post/([^/?#]+)", url)

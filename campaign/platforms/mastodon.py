@@ -83,13 +83,22 @@ class MastodonPlatform:
                 if post.created_at and post.created_at < since:
                     return out
                 out.append(post)
-            if len(out) >= 200:
+            if len(out) >= 3200:  # a busy account: as far back as X would let us look
                 break
             page = self._call(self.api.fetch_next, page)
         return out
 
     def same_text(self, ours: str, theirs: str) -> bool:
         return normalise_text(ours) == normalise_text(theirs)
+
+    def timeline_page(self, *, min_id: str | None = None, max_id: str | None = None, limit: int = 40) -> list[dict]:
+        """One raw page of the account's statuses (newest first within the page), as Mastodon.py's dicts.
+
+        With min_id: the statuses right after min_id (walk forward by passing the page's newest id);
+        with max_id: those right before it (walk back). Raises the PlatformError subclasses; never waits.
+        """
+        page = self._call(self.api.account_statuses, self.me()["id"], min_id=min_id, max_id=max_id, limit=limit)
+        return [dict(status) for status in page or []]
 
     def lookup(self, url: str) -> RemotePost:
         parts = urlsplit(url)

@@ -17,7 +17,9 @@ from . import TIMEOUT_SECONDS, AccountInfo, OutgoingPart, RemotePost, normalise_
 from .http import mount
 
 DUPLICATE = "duplicate content"
-PAGES = 4  # 4 × 100 recent posts is plenty to find one sent minutes ago
+PAGES = 32  # X serves the newest 3,200 posts; start_time ends the paging much earlier in practice
+TIMELINE_FIELDS = ["created_at", "public_metrics", "entities", "referenced_tweets", "conversation_id", "lang",
+                   "edit_history_tweet_ids", "in_reply_to_user_id", "author_id", "attachments", "source"]
 
 
 class XPlatform:
@@ -31,6 +33,11 @@ class XPlatform:
             access_token=secrets["access_token"], access_token_secret=secrets["access_token_secret"],
             wait_on_rate_limit=False)
         mount(self.client.session, timeout, api_base)
+        self._raw = tweepy.Client(  # the same account, answering plain dicts (the archive's timeline reads)
+            consumer_key=secrets["api_key"], consumer_secret=secrets["api_secret"],
+            access_token=secrets["access_token"], access_token_secret=secrets["access_token_secret"],
+            return_type=dict, wait_on_rate_limit=False)
+        mount(self._raw.session, timeout, api_base)
         self._auth = tweepy.OAuth1UserHandler(secrets["api_key"], secrets["api_secret"],
                                               secrets["access_token"], secrets["access_token_secret"])
         self._api_base = api_base
@@ -120,6 +127,24 @@ class XPlatform:
 
     def same_text(self, ours: str, theirs: str) -> bool:
         return normalise_text(ours) == normalise_text(theirs)
+
+    def timeline_page(self, *, since_id: str | None = None, until_id: str | None = None,
+                      start_time: datetime | None = None, pagination_token: str | None = None,
+                      max_results: int = 100) -> dict:
+        """One raw page of the account's timeline, newest first, as X's JSON:
+        {"data": [tweet, ...], "includes": {...}, "meta": {"next_token", "newest_id", "oldest_id", ...}}.
+
+        Tweets carry TIMELINE_FIELDS; X serves only the newest 3,200 posts. Raises RateLimited (429,
+        with reset_at), TransientError, AuthFailed, Rejected — never waits.
+        """
+        response = self._call(
+            self._raw.get_users_tweets, self.me().id, since_id=since_id, until_id=until_id,
+            start_time=start_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if start_time else None,
+            pagination_token=pagination_token, max_results=max_results, tweet_fields=TIMELINE_FIELDS,
+            expansions=["attachments.media_keys", "referenced_tweets.id.author_id"],
+            media_fields=["type", "url", "preview_image_url", "alt_text"], user_fields=["username"],
+            user_auth=True)
+        return response if isinstance(response, dict) else {}
 
     def lookup(self, url: str) -> RemotePost:
         path = urlsplit(url).path.rstrip("/").split("/")
