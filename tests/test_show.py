@@ -1,0 +1,129 @@
+"""`archive show` / `archive render` / `archive fetch` through the CLI, checked through the store."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_ARCHIVE = ROOT / "examples" / "seed-archive"
+
+# BRIEF.md, "The seed", verbatim.
+SEED_LINES = """\
+@teamsaantstuur Interessante discussie over de (on)mogelijkheden van #zelfstandigeteams @GemeenteUtrecht. Praat mee! https://t.co/RnqJ4pQbBb 5 jaar 10 maanden geleden
+@teamsaantstuur Komen er binnen vijf jaar ook bij @GemeenteUtrecht meer #zelfstandigeteams? Laat jouw mening horen via http://t.co/HkaCSetas2! 5 jaar 10 maanden geleden
+@teamsaantstuur #Zelfstandigeteams in de gemeente #utrecht een wilde droom of straks aan de orde van de dag? Praat mee: http://t.co/pxnbnxf2EO #management 5 jaar 10 maanden geleden
+@teamsaantstuur #Zelfstandigeteams in de gemeente Utrecht een wilde droom of straks aan de orde van de dag? Praat mee: publicpapersutrecht.nl 5 jaar 10 maanden geleden
+@teamsaantstuur @deboerleo Hallo leo, hoe kom ik bij de case terecht? Via #Verander2015 kom ik er niet bij. Vriendelijke groet. 5 jaar 10 maanden geleden
+@teamsaantstuur Nog even en dan gaat de Public Paper 'Teams aan het stuur!' online. De HR-strategen nodigen iedereen uit om mee te discussiëren. 5 jaar 10 maanden geleden
+@teamsaantstuur @moniquedenb Leuk dat je ons volgt! 5 jaar 10 maanden geleden
+@teamsaantstuur Buiten#stadskantoor030 5 jaar 11 maanden geleden
+@teamsaantstuur Wij zijn op weg #stadskantoor030 5 jaar 11 maanden geleden
+@teamsaantstuur Mijn eerste tweetje, net voor de ontruiming #stadskantoor030 5 jaar 11 maanden geleden
+"""
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """An archive database holding the example X archive of the seed's ten tweets."""
+    store = pytest.importorskip("archive.store")
+    importer = pytest.importorskip("archive.importers.x_archive")
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    database = store.open_archive(url)
+    summary = store.upsert_posts(database, importer.iter_posts(SEED_ARCHIVE), source="x-archive",
+                                 now=datetime.now(timezone.utc))
+    assert summary.new == 10
+    database.engine.dispose()
+    return url
+
+
+def run(*args, **env):
+    result = CliRunner().invoke(main, list(args), env={"CAMPAIGN_DATABASE_URL": None, "ARCHIVE_TIMEZONE": None, **env},
+                                catch_exceptions=False)
+    return result
+
+
+def test_show_reproduces_the_seed(seeded, machine_tz):
+    result = run("show", "teamsaantstuur", "--locale", "nl", "--now", "2020-11-27", "--db", seeded)
+    assert result.exit_code == 0, result.output
+    assert result.output == SEED_LINES
+
+
+def test_show_in_english_with_limit_and_filters(seeded):
+    result = run("show", "teamsaantstuur", "--locale", "en", "--now", "2020-11-27", "--db", seeded, "--limit", "2")
+    assert result.output.splitlines() == [line.replace("5 jaar 10 maanden geleden", "5 years 10 months ago")
+                                          for line in SEED_LINES.splitlines()[:2]]
+    result = run("show", "--hashtag", "#stadskantoor030", "--now", "2020-11-27", "--db", seeded)
+    assert len(result.output.splitlines()) == 2  # "Buiten#stadskantoor030" is not a hashtag on X
+    result = run("show", "--until", "2014-12-31", "--now", "2020-11-27", "--db", seeded, "--units", "1")
+    assert result.output.splitlines()[-1].endswith("#stadskantoor030 5 jaar geleden")
+    result = run("show", "--search", "Leuk", "--now", "2020-11-27T10:00Z", "--db", seeded, "--locale", "fr")
+    assert result.output == "@teamsaantstuur @moniquedenb Leuk dat je ons volgt! il y a 5 ans et 10\u00a0mois\n"
+
+
+def test_show_env_var_selects_the_database(seeded):
+    result = run("show", "--now", "2020-11-27", CAMPAIGN_DATABASE_URL=seeded)
+    assert result.output == SEED_LINES
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--locale", "xx_NOPE"], "unknown locale"),
+    (["--now", "gisteren"], "is not a date"),
+    (["--timezone", "Mars/Olympus"], "unknown time zone"),
+])
+def test_show_bad_options_exit_2(seeded, args, message):
+    result = run("show", "--db", seeded, *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_render_page_and_fragment(seeded, tmp_path):
+    page = tmp_path / "site" / "tijdlijn.html"
+    result = run("render", "teamsaantstuur", "--html", str(page), "--locale", "nl", "--now", "2020-11-27",
+                 "--db", seeded, "--title", "Teams aan het stuur!")
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<time datetime=") == 10 and html.count("5 jaar 11 maanden geleden") == 3
+    assert 'href="https://publicpapersutrecht.nl/teams-aan-het-stuur/discussie"' in html
+    fragment = tmp_path / "fragment.html"
+    run("render", "--html", str(fragment), "--fragment", "--now", "2020-11-27", "--db", seeded, "--limit", "3")
+    root = ET.fromstring(fragment.read_text(encoding="utf-8"))
+    assert [t.get("datetime") for t in root.iter("time")] == [
+        "2015-01-26T15:45:00Z", "2015-01-22T10:00:00Z", "2015-01-20T12:15:00Z"]
+
+
+# -- fetch through the CLI ---------------------------------------------------
+
+
+def test_fetch_cli_against_fake_x(fake_x, tmp_path):
+    store = pytest.importorskip("archive.store")
+    from archive.records import PostFilter
+    from tests.stage import x_env
+
+    start = datetime.now(timezone.utc) - timedelta(days=30)
+    for i in range(120):
+        fake_x.seed_post(f"bericht {i} #teams", created_at=start + timedelta(hours=i))
+    posts = tmp_path / "posts.yaml"
+    posts.write_text(f"timezone: Europe/Amsterdam\naccounts:\n  tas_x: {{platform: x, handle: '@{fake_x.account.username}'}}\n"
+                     "campaigns: {}\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    env = {**x_env(fake_x), "CAMPAIGN_DATABASE_URL": url}
+    result = CliRunner().invoke(main, ["fetch", "--all", "--file", str(posts)], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "120 posts in 2 pages (120 new)" in result.output
+    fake_x.inject("timeline", __import__("tests.fakes.base", fromlist=["Fault"]).Fault.rate_limit(reset_in=60))
+    fake_x.seed_post("nieuw", created_at=datetime.now(timezone.utc))
+    result = CliRunner().invoke(main, ["fetch", "tas_x", "--file", str(posts)], env=env, catch_exceptions=False)
+    assert result.exit_code == 1 and "next run continues" in result.output
+    result = CliRunner().invoke(main, ["fetch", "tas_x", "--file", str(posts), "--refresh-days", "0"], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and "1 post in 1 page (1 new)" in result.output
+    database = store.open_archive(url)
+    assert len(list(store.query_posts(database, PostFilter(accounts=(fake_x.account.username,))))) == 121
+    database.engine.dispose()
+    result = CliRunner().invoke(main, ["fetch", "nobody", "--file", str(posts)], env=env)
+    assert result.exit_code == 2 and "no account 'nobody'" in result.output
