@@ -67,10 +67,13 @@ def test_eight_dispatchers_two_killed_every_post_once(pg_stage, fake_x, fake_mas
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         codes = [process.wait(timeout=60) for process in processes]
+    logs = {path.name: path.read_text()[-2000:] for path in stage.folder.glob("*.log")}
     assert codes[0] == -signal.SIGKILL and codes[5] == -signal.SIGKILL
-    assert all(code == 0 for n, code in enumerate(codes) if n not in (0, 5)), codes
     states = Counter(r.state for r in stage.rows())
-    assert states["sent"] + states["unknown"] == 2000, states
+    # A run exits 1 only when it reports a post it could not settle (unknown); never otherwise.
+    allowed = (0, 1) if states["unknown"] else (0,)
+    assert all(code in allowed for n, code in enumerate(codes) if n not in (0, 5)), (codes, logs)
+    assert states["sent"] + states["unknown"] == 2000, (states, logs)
     counts = Counter(p["text"] for fake in (fake_x, fake_mastodon) for p in fake.posts)
     assert max(counts.values()) == 1
     assert len(counts) >= 2000 - states["unknown"]
