@@ -317,17 +317,19 @@ def _joined(sent):
 
 
 def query_posts(database: Database, post_filter: PostFilter = PostFilter(), *,
-                batch: int = BATCH) -> Iterator[ArchivedPost]:
+                batch: int = BATCH, with_raw: bool = True) -> Iterator[ArchivedPost]:
     """The posts matching post_filter, streamed (a server-side cursor on PostgreSQL, `batch` rows
     at a time), ordered by created_at then remote_id, oldest first unless filter.newest_first.
     Deleted posts only with filter.include_deleted. campaign_id/occurrence_key are filled for posts
     the campaign queue sent. The read transaction stays open until the iterator is exhausted or
-    closed. Raises DatabaseError."""
+    closed. with_raw=False leaves raw None (faster when the source JSON is not needed).
+    Raises DatabaseError."""
     posts = t.posts
     sent = _sent()
+    columns = [c for c in posts.c if with_raw or c.name != "raw"]
     order = ((posts.c.created_at.desc(), posts.c.remote_id.desc()) if post_filter.newest_first
              else (posts.c.created_at, posts.c.remote_id))
-    statement = (select(posts, sent.c.campaign_id, sent.c.occurrence_key).select_from(_joined(sent))
+    statement = (select(*columns, sent.c.campaign_id, sent.c.occurrence_key).select_from(_joined(sent))
                  .where(_where(post_filter, sent)).order_by(*order))
     if post_filter.limit is not None:
         statement = statement.limit(post_filter.limit)
@@ -369,7 +371,7 @@ def post_times(database: Database, platform: str, remote_id: str) -> tuple[datet
 
 def _record(row) -> ArchivedPost:
     entities = row["entities"] or {}
-    raw = row["raw"] or {}
+    raw = row.get("raw") or {}
     return ArchivedPost(
         platform=row["platform"], remote_id=row["remote_id"], account=row["account"], created_at=row["created_at"],
         text=row["text"], kind=row["kind"], url=row["url"], language=row["language"],

@@ -1,0 +1,115 @@
+"""`archive export`: the archive (filtered) as CSV, JSONL, JSON or XLSX, to a file or stdout."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .importing import progress_bar
+from .show import archive_options, build_filter, parse_moment, relative_formatter, time_options, zone_of
+
+FORMATS = ["csv", "jsonl", "json", "xlsx"]
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+
+
+def export_filter_options(function):
+    """--account --from --until --hashtag --kind --campaign --search --include-deleted."""
+    for option in reversed([
+        click.option("--account", "accounts", multiple=True, metavar="HANDLE",
+                     help="Only this account (repeat for more)."),
+        click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky"]), help="Only this platform."),
+        click.option("--from", "since", metavar="DATE", help="Posts created on or after this date (in --timezone)."),
+        click.option("--until", metavar="DATE", help="Posts created up to the end of this date (in --timezone)."),
+        click.option("--hashtag", metavar="TAG", help="Posts with this hashtag (without #, any case)."),
+        click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
+                     help="Only these kinds (repeat for more)."),
+        click.option("--campaign", metavar="ID", help="Only posts the campaign queue sent for this campaign."),
+        click.option("--search", metavar="TEXT", help="Posts whose text contains TEXT (any case)."),
+        click.option("--include-deleted", is_flag=True, help="Also posts deleted on the platform."),
+    ]):
+        function = option(function)
+    return function
+
+
+@click.command("export")
+@click.option("--format", "format_name", type=click.Choice(FORMATS), default="csv", show_default=True,
+              help="csv (one row per post), jsonl (every field; `archive import` reads it back), json, xlsx.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here [default: standard output; xlsx needs a file].")
+@click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel: ';' between fields, a BOM, and "
+                                            "formula-like cells (=, +, -, @) made harmless.")
+@click.option("--delimiter", type=click.Choice(list(DELIMITERS)), default=None,
+              help="CSV field separator [default: comma; semicolon with --excel].")
+@click.option("--bom/--no-bom", default=None, help="Start the CSV with a UTF-8 BOM [default: only with --excel].")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar [default: on a terminal].")
+@export_filter_options
+@archive_options
+@time_options
+def command(format_name, output, excel, delimiter, bom, progress, accounts, since, until, db_url, posts_file,
+            locale, zone_name, now_text, units, **filters):
+    """Export archived posts, oldest first, for analysts.
+
+    Columns: id, platform, account, url, created_at (UTC), created_local (--timezone),
+    relative_time (--locale, --now), kind, text, reply_to, hashtags, mentions, links
+    (t.co expanded), likes, reposts, replies, quotes, language, campaign, occurrence,
+    deleted_at. Rows are streamed: any size in bounded memory.
+
+    Example:
+
+        archive export --format xlsx -o tas.xlsx --from 2015-01-01 --until 2015-03-31 --hashtag zelfstandigeteams
+    """
+    from archive import export
+    from archive.store import count_posts, open_archive, query_posts
+
+    zone = zone_of(zone_name)
+    now = parse_moment(now_text, zone) if now_text else datetime.now(timezone.utc)
+    rows = export.Rows(zone=zone, now=now, relative=relative_formatter(locale, zone, units))
+    post_filter = replace(build_filter(accounts, zone=zone, since=since, until=until, **filters), newest_first=False)
+    if format_name == "xlsx" and output is None:
+        raise click.UsageError("xlsx needs a file: add -o FILE.xlsx")
+    separator = DELIMITERS[delimiter] if delimiter else (";" if excel else ",")
+    with_bom = excel if bom is None else bom
+    show = sys.stderr.isatty() if progress is None else progress
+
+    database = open_archive(db_url, posts_file=posts_file)
+    try:
+        total = count_posts(database, post_filter) if show else None
+        posts = query_posts(database, post_filter, with_raw=format_name in ("jsonl", "json"))
+        target = output.with_name(output.name + ".part") if output else None
+        try:
+            with progress_bar("export", enabled=show, total=total) as advance:
+                if format_name == "xlsx":
+                    count = export.write_xlsx(posts, target, rows, progress=advance)
+                else:
+                    encoding = "utf-8-sig" if with_bom and format_name == "csv" else "utf-8"
+                    stream = (open(target, "w", encoding=encoding, newline="") if target else
+                              io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="",
+                                               write_through=False))
+                    try:
+                        if format_name == "csv":
+                            count = export.write_csv(posts, stream, rows, delimiter=separator, excel=excel,
+                                                     progress=advance)
+                        elif format_name == "jsonl":
+                            count = export.write_jsonl(posts, stream, progress=advance)
+                        else:
+                            count = export.write_json(posts, stream, progress=advance)
+                    finally:
+                        if target:
+                            stream.close()
+                        else:
+                            stream.flush()
+                            stream.detach()
+            if target:
+                target.replace(output)
+        finally:
+            if target and target.exists():
+                os.unlink(target)
+    finally:
+        database.engine.dispose()
+    if output:
+        click.echo(f"{output}: {count} posts", err=True)

@@ -1,0 +1,77 @@
+"""`archive import PATH…`: detect each file's format, stream it into the store, one transaction per file."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .show import archive_options
+
+FORMAT_CHOICES = ["auto", "x", "twarc", "mastodon", "jsonl"]
+
+
+@contextmanager
+def progress_bar(label: str, *, enabled: bool, total: int | None = None, unit: str = "posts"):
+    """A rich progress bar on stderr (only when enabled, i.e. stderr is a terminal); yields advance(n)."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn() if total else TextColumn("{task.completed:,} " + unit),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def import_path(database, path: Path, *, format_name: str = "auto", account: str | None = None, now: datetime,
+                progress=None):
+    """Import one file (or archive) in one transaction: (importer module, UpsertSummary)."""
+    from archive.importers.detect import FORMATS, detect
+    from archive.store import upsert_posts
+
+    module = detect(path) if format_name == "auto" else FORMATS[format_name]
+    summary = upsert_posts(database, module.iter_posts(path, account=account), source=module.SOURCE, now=now,
+                           progress=progress)
+    return module, summary
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "format_name", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True,
+              help="x: the X archive (zip, folder or tweets.js); twarc: twarc2 JSONL; mastodon: outbox.json "
+                   "(or the export's zip/tar.gz); jsonl: this tool's own export. auto looks at the contents.")
+@click.option("--account", metavar="HANDLE", help="The account's handle when the file does not name it "
+                                                  "(a lone tweets.js without account.js).")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar [default: on a terminal].")
+@archive_options
+def command(paths, format_name, account, progress, db_url, posts_file):
+    """Import exported timelines into the archive (idempotent: importing again adds nothing).
+
+    Each file is read as a stream (bounded memory at any size) and stored in one transaction:
+    a broken file is named with the record number, and nothing of it is stored. New data
+    about a known post (another export, fresher metrics, a deletion) is merged into it.
+
+    Example:
+
+        archive import twitter-2024-01-01.zip mastodon-export.zip
+    """
+    from archive.store import open_archive
+
+    show = sys.stderr.isatty() if progress is None else progress
+    database = open_archive(db_url, posts_file=posts_file)
+    try:
+        for path in paths:
+            with progress_bar(f"{path.name}", enabled=show) as advance:
+                module, summary = import_path(database, path, format_name=format_name, account=account,
+                                              now=datetime.now(timezone.utc), progress=advance)
+            click.echo(f"{path}: {summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged "
+                       f"({module.SOURCE})")
+    finally:
+        database.engine.dispose()

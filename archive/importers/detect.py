@@ -1,0 +1,68 @@
+"""Which importer reads a path: by its shape (zip members, folder contents) and its first bytes,
+never by trusting the extension alone."""
+from __future__ import annotations
+
+import gzip
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+from ..errors import ImportFormatError, UnknownFormat
+from . import Prefixed, mastodon_outbox, own_jsonl, twarc, x_archive
+
+FORMATS = {"x": x_archive, "twarc": twarc, "mastodon": mastodon_outbox, "jsonl": own_jsonl}
+
+
+def _first_line(path: Path) -> dict | None:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            line = handle.readline(10_000_000)
+        return json.loads(line)
+    except (OSError, EOFError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def detect(path: Path | str) -> ModuleType:
+    """The importer module for path (see archive.importers). Raises UnknownFormat or ImportFormatError."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFormatError(str(path), "does not exist")
+    if path.is_dir():
+        if any(path.rglob("outbox.json")):
+            return mastodon_outbox
+        if x_archive.looks_like(path):
+            return x_archive
+        raise UnknownFormat(f"{path}: a folder with neither tweets.js (X archive) nor outbox.json (Mastodon export)")
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as error:
+            raise ImportFormatError(str(path), f"cannot be read as a zip file: {error}") from None
+        if any(n.rsplit("/", 1)[-1] == "outbox.json" for n in names):
+            return mastodon_outbox
+        if x_archive.tweet_files(names):
+            return x_archive
+        raise UnknownFormat(f"{path}: a zip with neither data/tweets.js (X archive) nor outbox.json (Mastodon export)")
+    if path.name.endswith((".tar.gz", ".tgz", ".tar")) and tarfile.is_tarfile(path):
+        return mastodon_outbox
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if Prefixed.PREFIX.match(head):
+        return x_archive
+    if path.suffix.lower() == ".zip":
+        raise ImportFormatError(str(path), "is not a zip file (damaged or incomplete download?)")
+    if path.suffix.lower() == ".js":
+        raise ImportFormatError(str(path), "does not start with 'window.YTD.tweets.part0 = ' "
+                                           "(is this a file from an X archive?)")
+    if b'"orderedItems"' in head or (path.name == "outbox.json"):
+        return mastodon_outbox
+    first = _first_line(path)
+    if own_jsonl.looks_like(first):
+        return own_jsonl
+    if twarc.looks_like(first):
+        return twarc
+    raise UnknownFormat(f"{path}: not an X archive, twarc2 JSONL, Mastodon outbox.json or an archive JSONL export")

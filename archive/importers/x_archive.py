@@ -1,0 +1,213 @@
+"""The official X archive ("Download your archive"): a zip, its unpacked folder, or one tweets.js.
+
+Quirks handled: `window.YTD.tweets.part0 = [` before the JSON; the older name tweet.js; large
+archives split into tweets-part1.js, …; account.js naming the account; deleted-tweets.js
+(posts marked deleted); every number a string; HTML-escaped full_text; the created_at format
+"Tue Jan 27 10:00:00 +0000 2015"; retweets ("RT @…"), replies and quotes classified; t.co
+links expanded from the entities; edit_info giving the earlier versions of an edited post.
+Each file is read with ijson, one tweet at a time.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import ijson
+
+from ..errors import ImportFormatError
+from ..records import ArchivedPost, Link
+from . import Prefixed, as_int, parse_iso_time, parse_twitter_time, source_app, unescape
+
+SOURCE = "x-archive"
+
+TWEETS_FILE = re.compile(r"(?:^|/)(deleted-)?tweets?(?:-part(\d+))?\.js$")
+ACCOUNT_FILE = re.compile(r"(?:^|/)account\.js$")
+STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status(?:es)?/(\d+)")
+
+
+@dataclass
+class _Container:
+    """Names inside a zip, a folder, or a single file, and a way to open them."""
+
+    path: Path
+    names: list[str]
+    zip: zipfile.ZipFile | None = None
+
+    def display(self, name: str) -> str:
+        if self.zip is not None:
+            return f"{self.path}:{name}"
+        return str(self.path / name) if self.path.is_dir() else str(self.path.parent / name)
+
+    @contextmanager
+    def open(self, name: str):
+        if self.zip is not None:
+            with self.zip.open(name) as handle:
+                yield handle
+        else:
+            base = self.path if self.path.is_dir() else self.path.parent
+            with open(base / name, "rb") as handle:
+                yield handle
+
+
+@contextmanager
+def _container(path: Path):
+    if path.is_dir():
+        names = sorted(str(p.relative_to(path)).replace("\\", "/") for p in path.rglob("*.js"))
+        yield _Container(path, names)
+        return
+    if path.suffix.lower() == ".js":
+        siblings = [path.name] + [p.name for p in path.parent.glob("account.js") if p != path]
+        yield _Container(path, siblings)
+        return
+    if not zipfile.is_zipfile(path):
+        raise ImportFormatError(str(path), "is not a zip file (expected an X archive: a .zip, its folder, or tweets.js)")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportFormatError(str(path), f"cannot be read as a zip file: {error}") from None
+    with archive:
+        yield _Container(path, sorted(archive.namelist()), archive)
+
+
+def _order(name: str):
+    match = TWEETS_FILE.search(name)
+    return (bool(match.group(1)), int(match.group(2) or 0), name)
+
+
+def tweet_files(names: list[str]) -> list[str]:
+    """The tweet files among names, in reading order: tweets.js, parts 1, 2, …, then deleted tweets."""
+    return sorted((n for n in names if TWEETS_FILE.search(n)), key=_order)
+
+
+def looks_like(path: Path) -> bool:
+    """True for a zip/folder holding tweets.js/tweet.js, or such a file itself."""
+    try:
+        if path.is_dir():
+            return any(TWEETS_FILE.search(p.name) for p in path.rglob("*.js"))
+        if path.suffix.lower() == ".js":
+            with open(path, "rb") as handle:
+                return Prefixed.PREFIX.match(handle.read(256)) is not None
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return any(TWEETS_FILE.search(n) for n in archive.namelist())
+    except OSError:
+        return False
+    return False
+
+
+def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[ArchivedPost]:
+    """Every post of the archive at path (tweets, then deleted tweets marked deleted).
+
+    account: the handle, when the archive has no account.js (e.g. a lone tweets.js).
+    Raises ImportFormatError (file and record number) on anything it cannot read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImportFormatError(str(path), "does not exist")
+    with _container(path) as container:
+        files = [path.name] if path.is_file() and path.suffix.lower() == ".js" else tweet_files(container.names)
+        if not files:
+            raise ImportFormatError(str(path), "holds no tweets.js or tweet.js (is it an X archive?)")
+        handle = account or _account(container)
+        if not handle:
+            raise ImportFormatError(str(path), "has no account.js naming the account; pass the account's handle "
+                                               "(archive import --account NAME)")
+        for name in files:
+            yield from _read(container, name, handle.lstrip("@"))
+
+
+def _account(container: _Container) -> str | None:
+    for name in container.names:
+        if ACCOUNT_FILE.search(name):
+            display = container.display(name)
+            try:
+                with container.open(name) as raw:
+                    for value in ijson.items(Prefixed(raw, display, expected="account"), "item.account.username"):
+                        return value
+            except (ijson.JSONError, zipfile.BadZipFile, EOFError, OSError) as error:
+                raise ImportFormatError(display, f"is not valid JSON: {_first_line(error)}") from None
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _read(container: _Container, name: str, account: str) -> Iterator[ArchivedPost]:
+    display = container.display(name)
+    number = 0
+    try:
+        with container.open(name) as raw:
+            stream = Prefixed(raw, display, expected="tweets|tweet|deleted_tweets|deleted_tweet")
+            deleted = stream.name.startswith("deleted")
+            for number, item in enumerate(ijson.items(stream, "item", use_float=True), 1):
+                tweet = item.get("tweet", item) if isinstance(item, dict) else None
+                if not isinstance(tweet, dict):
+                    raise ImportFormatError(display, "is not a tweet object", record=number)
+                try:
+                    yield post_from_tweet(tweet, account, deleted=deleted)
+                except (KeyError, ValueError, TypeError, AttributeError) as error:
+                    raise ImportFormatError(display, f"cannot be read ({type(error).__name__}: {error})",
+                                            record=number) from None
+    except ijson.JSONError as error:
+        raise ImportFormatError(display, f"is not valid JSON: {_first_line(error)} "
+                                         "(truncated or damaged?)", record=number + 1) from None
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ImportFormatError(display, f"cannot be read after record {number}: {_first_line(error)}") from None
+
+
+def post_from_tweet(tweet: dict, account: str, *, deleted: bool = False) -> ArchivedPost:
+    """One archive tweet (the object inside {"tweet": …}) as an ArchivedPost."""
+    remote_id = str(tweet.get("id_str") or tweet["id"])
+    text = unescape(tweet.get("full_text") or tweet.get("text") or "")
+    entities = tweet.get("entities") or {}
+    links = tuple(Link(u["url"], u.get("expanded_url"), u.get("display_url"))
+                  for u in entities.get("urls") or () if u.get("url"))
+    media_entities = (tweet.get("extended_entities") or {}).get("media") or entities.get("media") or ()
+    media = tuple({"type": m.get("type", "photo"), "url": m.get("media_url_https") or m.get("media_url"),
+                   "alt": m.get("ext_alt_text")} for m in media_entities)
+    reply_to = tweet.get("in_reply_to_status_id_str") or tweet.get("in_reply_to_status_id")
+    retweeted = tweet.get("retweeted_status")
+    quoted = tweet.get("quoted_status_id_str")
+    if not quoted and str(tweet.get("is_quote_status", "")).lower() == "true":
+        for link in links:
+            match = STATUS_URL.match(link.expanded_url or "")
+            if match:
+                quoted = match.group(1)
+                break
+    if retweeted or text.startswith("RT @"):
+        kind = "repost"
+    elif reply_to:
+        kind = "reply"
+    elif quoted:
+        kind = "quote"
+    else:
+        kind = "post"
+    metrics = {}
+    for key, name in (("favorite_count", "likes"), ("retweet_count", "reposts"), ("reply_count", "replies"),
+                      ("quote_count", "quotes")):
+        value = as_int(tweet.get(key))
+        if value is not None:
+            metrics[name] = value
+    edit = tweet.get("edit_info") or {}
+    edit_ids = ((edit.get("edit") or {}).get("editControlInitial") or {}).get("editTweetIds") \
+        or (edit.get("initial") or {}).get("editTweetIds") or ()
+    earlier = tuple(str(i) for i in edit_ids if int(i) < int(remote_id))
+    deleted_at = None
+    if deleted:
+        value = tweet.get("deleted_at")
+        deleted_at = (parse_twitter_time(value) if value and value[:1].isalpha() else
+                      parse_iso_time(value) if value else parse_twitter_time(tweet["created_at"]))
+    return ArchivedPost(
+        platform="x", remote_id=remote_id, account=account, created_at=parse_twitter_time(tweet["created_at"]),
+        text=text, kind=kind, url=f"https://x.com/{account}/status/{remote_id}", language=tweet.get("lang"),
+        reply_to_id=str(reply_to) if reply_to else None,
+        reply_to_account=tweet.get("in_reply_to_screen_name") if reply_to else None,
+        quoted_id=quoted, reposted_id=(retweeted or {}).get("id_str"), source_app=source_app(tweet.get("source")),
+        metrics=metrics, hashtags=tuple(h["text"] for h in entities.get("hashtags") or ()),
+        mentions=tuple(m["screen_name"] for m in entities.get("user_mentions") or ()), links=links, media=media,
+        deleted_at=deleted_at, edit_history=earlier, raw=tweet)

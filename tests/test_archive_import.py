@@ -1,0 +1,267 @@
+"""Importers and `archive import`: the X archive's quirks, twarc2, Mastodon, own JSONL; idempotence,
+merging across sources, and broken files that leave the database unchanged."""
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+from archive.errors import ImportFormatError, UnknownFormat
+from archive.importers import html_to_text, mastodon_outbox, own_jsonl, parse_twitter_time, twarc, x_archive
+from archive.importers.detect import detect
+from archive.records import Link, PostFilter
+from archive.store import count_posts, get_post, open_archive, query_posts
+from tests.archive_fixtures import (ACCOUNT, seed_tweets, write_folder, write_x_zip, x_archive_files, x_tweet,
+                                    ytd)
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result
+
+
+def posts_of(path, **kwargs):
+    return {p.remote_id: p for p in x_archive.iter_posts(path, **kwargs)}
+
+
+# -- the X archive --------------------------------------------------------------------
+
+def test_x_archive_quirks(tmp_path):
+    deleted = x_tweet(556000000000000000, "oeps", deleted_at="Wed Jan 28 10:00:00 +0000 2015")
+    zip_path = write_x_zip(tmp_path / "twitter-2024.zip", x_archive_files(seed_tweets(), deleted=[deleted], parts=3))
+    posts = posts_of(zip_path)
+    assert len(posts) == 8
+    first = posts["556000000000000001"]
+    assert first.account == ACCOUNT
+    assert first.created_at == datetime(2014, 12, 28, 10, 0, tzinfo=timezone.utc)
+    assert first.url == f"https://x.com/{ACCOUNT}/status/556000000000000001"
+    assert first.source_app == "Twitter Web App"
+    assert first.metrics == {"likes": 0, "reposts": 0}  # numbers were strings
+    reply = posts["556000000000000002"]
+    assert (reply.kind, reply.reply_to_id, reply.reply_to_account) == ("reply", "555000000000000009", "moniquedenb")
+    linked = posts["556000000000000004"]
+    assert linked.links == (Link("http://t.co/HkaCSetas2", "http://publicpapersutrecht.nl/teams",
+                                 "publicpapersutrecht.nl/teams"),)
+    assert linked.hashtags == ("zelfstandigeteams",) and linked.mentions == ("GemeenteUtrecht",)
+    assert linked.metrics["likes"] == 7
+    repost = posts["556000000000000005"]
+    assert repost.kind == "repost"
+    assert repost.text == "RT @GemeenteUtrecht: Teams & vertrouwen <3 \U0001F44D"  # &amp; &lt; unescaped, emoji kept
+    assert posts["556000000000000006"].text.startswith("\u200fשלום & welkom 🎉")
+    assert posts["556000000000000008"].edit_history == ("556000000000000007",)
+    assert posts["556000000000000000"].deleted_at == datetime(2015, 1, 28, 10, 0, tzinfo=timezone.utc)
+    assert all(p.deleted_at is None for k, p in posts.items() if k != "556000000000000000")
+    assert first.raw["id_str"] == "556000000000000001"
+
+
+def test_folder_old_name_and_single_file(tmp_path):
+    files = x_archive_files(seed_tweets(), old_name=True)
+    folder = write_folder(tmp_path / "unpacked", files)
+    assert len(posts_of(folder)) == 7
+    assert len(posts_of(folder / "data" / "tweet.js")) == 7  # account.js beside it names the account
+    lone = tmp_path / "tweets.js"
+    lone.write_text(files["data/tweet.js"].replace("window.YTD.tweet.", "window.YTD.tweets."), encoding="utf-8")
+    with pytest.raises(ImportFormatError, match="account.js"):
+        posts_of(lone)
+    assert {p.account for p in posts_of(lone, account="@teamsaantstuur").values()} == {"teamsaantstuur"}
+
+
+def test_twitter_time_formats():
+    assert parse_twitter_time("Tue Jan 27 10:00:00 +0000 2015") == datetime(2015, 1, 27, 10, tzinfo=timezone.utc)
+    assert parse_twitter_time("Tue Jan 27 11:00:00 +0100 2015") == datetime(2015, 1, 27, 10, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda files: {**files, "data/tweets.js": files["data/tweets.js"][:-200]}, "record .*not valid JSON"),
+    (lambda files: {**files, "data/tweets.js": files["data/tweets.js"].replace("window.YTD.tweets.part0 = ", "")},
+     "does not start with 'window.YTD"),
+    (lambda files: {**files, "data/tweets.js": files["data/tweets.js"].replace('"created_at"', '"made_at"', 1)},
+     "record 1: cannot be read"),
+])
+def test_broken_archives_name_file_and_record_and_store_nothing(tmp_path, database_url, damage, message):
+    good = write_x_zip(tmp_path / "good.zip", x_archive_files(seed_tweets()[:2]))
+    assert run("import", good, "--db", database_url).exit_code == 0
+    broken = write_x_zip(tmp_path / "broken.zip", damage(x_archive_files(seed_tweets())))
+    result = run("import", broken, "--db", database_url)
+    assert result.exit_code == 2
+    assert "broken.zip:data/tweets.js" in result.output
+    import re
+    assert re.search(message, result.output), result.output
+    database = open_archive(database_url)
+    assert count_posts(database) == 2  # only the good file's posts
+    database.engine.dispose()
+
+
+def test_not_a_zip_and_unknown_files(tmp_path):
+    fake = tmp_path / "twitter-2024.zip"
+    fake.write_bytes(b"<html>404</html>")
+    result = run("import", fake, "--db", tmp_path / "a.db")
+    assert result.exit_code == 2 and "twitter-2024.zip: is not a zip file" in result.output
+    other = tmp_path / "notes.txt"
+    other.write_text("hello", encoding="utf-8")
+    with pytest.raises(UnknownFormat):
+        detect(other)
+    result = run("import", tmp_path / "missing.zip", "--db", tmp_path / "a.db")
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_reimport_is_idempotent_and_a_fresher_archive_merges(tmp_path, database_url):
+    zip_path = write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))
+    first = run("import", zip_path, "--db", database_url)
+    assert first.exit_code == 0 and "7 new, 0 updated, 0 unchanged" in first.output
+    again = run("import", zip_path, "--db", database_url)
+    assert "0 new, 0 updated, 7 unchanged" in again.output
+    fresher = seed_tweets()
+    fresher[3]["favorite_count"] = "12"
+    later = write_x_zip(tmp_path / "b.zip", x_archive_files(fresher, deleted=[fresher[0]]))
+    assert "0 new, 2 updated, 5 unchanged" in run("import", later, "--db", database_url).output
+    database = open_archive(database_url)
+    assert get_post(database, "x", "556000000000000004").metrics["likes"] == 12
+    assert get_post(database, "x", "556000000000000001").deleted_at is not None
+    assert count_posts(database) == 6
+    database.engine.dispose()
+
+
+# -- twarc2 ------------------------------------------------------------------------------
+
+def _v2(tweet_id, text, **extra):
+    return {"id": tweet_id, "text": text, "created_at": "2015-01-27T10:00:00.000Z", "author_id": "2950000000",
+            "conversation_id": tweet_id, "lang": "nl", "edit_history_tweet_ids": [tweet_id],
+            "public_metrics": {"retweet_count": 1, "reply_count": 2, "like_count": 9, "quote_count": 0,
+                               "impression_count": 100}, **extra}
+
+
+def test_twarc_pages_and_flattened_lines_merge_into_the_archive_posts(tmp_path):
+    page = {"data": [
+        _v2("556000000000000004", "Komen er &amp; meer? http://t.co/HkaCSetas2",
+            entities={"urls": [{"url": "http://t.co/HkaCSetas2", "expanded_url": "http://publicpapersutrecht.nl/teams",
+                                "display_url": "publicpapersutrecht.nl/teams"}],
+                      "hashtags": [{"tag": "zelfstandigeteams"}], "mentions": [{"username": "GemeenteUtrecht"}]}),
+        _v2("600", "@deboerleo Hallo leo", referenced_tweets=[{"type": "replied_to", "id": "599"}],
+            in_reply_to_user_id="77"),
+        _v2("601", "kijk hier", referenced_tweets=[{"type": "quoted", "id": "9"}],
+            attachments={"media_keys": ["3_1"]}),
+    ], "includes": {"users": [{"id": "2950000000", "username": "teamsaantstuur"},
+                              {"id": "77", "username": "deboerleo"}],
+                    "media": [{"media_key": "3_1", "type": "photo", "url": "https://pbs.twimg.com/a.jpg",
+                               "alt_text": "Foto"}]},
+        "meta": {"result_count": 3}}
+    flat = _v2("602", "RT @GemeenteUtrecht: iets", author={"id": "2950000000", "username": "teamsaantstuur"},
+               referenced_tweets=[{"type": "retweeted", "id": "5"}], __twarc={"url": "…"})
+    path = tmp_path / "tweets.jsonl"
+    path.write_text(json.dumps(page) + "\n" + json.dumps(flat) + "\n", encoding="utf-8")
+    assert detect(path) is twarc
+    posts = {p.remote_id: p for p in twarc.iter_posts(path)}
+    assert posts["556000000000000004"].text == "Komen er & meer? http://t.co/HkaCSetas2"
+    assert posts["556000000000000004"].metrics == {"likes": 9, "reposts": 1, "replies": 2, "quotes": 0,
+                                                  "impressions": 100}
+    assert (posts["600"].kind, posts["600"].reply_to_id, posts["600"].reply_to_account) == ("reply", "599", "deboerleo")
+    assert (posts["601"].kind, posts["601"].quoted_id, posts["601"].media[0]["alt"]) == ("quote", "9", "Foto")
+    assert (posts["602"].kind, posts["602"].reposted_id) == ("repost", "5")
+    assert "__twarc" not in posts["602"].raw
+
+    database_url = f"sqlite:///{tmp_path / 'a.db'}"
+    run("import", write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets())), "--db", database_url)
+    result = run("import", path, "--db", database_url)
+    assert "3 new, 1 updated, 0 unchanged (twarc)" in result.output
+    database = open_archive(database_url)
+    merged = get_post(database, "x", "556000000000000004")
+    assert merged.metrics["replies"] == 2 and merged.conversation_id == "556000000000000004"
+    assert set(merged.raw) == {"x-archive", "twarc"}
+    database.engine.dispose()
+
+
+def test_twarc_truncated_line_names_the_line(tmp_path):
+    path = tmp_path / "tweets.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.write(json.dumps({"data": [_v2("1", "a")], "includes": {"users": [{"id": "2950000000", "username": "t"}]}})
+                  + "\n" + '{"data": [{"id": "2", "te\n')
+    with pytest.raises(ImportFormatError, match=r"tweets.jsonl.gz: record 2: is not valid JSON"):
+        list(twarc.iter_posts(path))
+
+
+# -- Mastodon ------------------------------------------------------------------------------
+
+ACTOR = "https://social.example/users/team"
+
+
+def _note(status_id, content, **extra):
+    return {"id": f"{ACTOR}/statuses/{status_id}/activity", "type": "Create", "actor": ACTOR,
+            "published": "2024-03-01T09:00:00Z", "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [f"{ACTOR}/followers"],
+            "object": {"id": f"{ACTOR}/statuses/{status_id}", "type": "Note", "published": "2024-03-01T09:00:00Z",
+                       "url": f"https://social.example/@team/{status_id}", "content": content,
+                       "contentMap": {"nl": content}, "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                       "attachment": [], "tag": [], **extra}}
+
+
+def _direct_message(status_id):
+    note = _note(status_id, "<p>geheim</p>", to=["https://other.example/users/leo"], cc=[])
+    return {**note, "to": ["https://other.example/users/leo"], "cc": []}
+
+
+def test_mastodon_outbox_in_a_zip(tmp_path):
+    items = [
+        _note("111", '<p>Praat mee over <a href="https://social.example/tags/zelfstandigeteams" class="mention '
+                     'hashtag" rel="tag">#<span>zelfstandigeteams</span></a> &amp; meer!</p><p>Zie <a href="https://'
+                     'publicpapersutrecht.nl/teams" rel="nofollow"><span class="invisible">https://</span><span '
+                     'class="">publicpapersutrecht.nl/teams</span></a><br>tot dan</p>',
+              tag=[{"type": "Hashtag", "name": "#zelfstandigeteams", "href": "https://social.example/tags/x"},
+                   {"type": "Mention", "name": "@leo@other.example", "href": "https://other.example/@leo"}],
+              attachment=[{"type": "Document", "mediaType": "image/png", "url": "/media/a.png", "name": "Logo"}]),
+        _note("112", "<p>antwoord</p>", inReplyTo="https://other.example/users/leo/statuses/99"),
+        {"id": f"{ACTOR}/statuses/113/activity", "type": "Announce", "actor": ACTOR, "published": "2024-03-02T09:00:00Z",
+         "to": ["https://www.w3.org/ns/activitystreams#Public"], "object": "https://other.example/users/leo/statuses/5"},
+        _direct_message("114"),
+    ]
+    outbox = {"@context": "https://www.w3.org/ns/activitystreams", "id": "outbox.json", "type": "OrderedCollection",
+              "totalItems": len(items), "orderedItems": items}
+    zip_path = tmp_path / "archive-20240301.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr("actor.json", "{}")
+        archive.writestr("outbox.json", json.dumps(outbox))
+    assert detect(zip_path) is mastodon_outbox
+    posts = {p.remote_id: p for p in mastodon_outbox.iter_posts(zip_path)}
+    assert set(posts) == {"111", "112", "113"}  # the direct message is left out
+    first = posts["111"]
+    assert first.account == "team@social.example"
+    assert first.text == "Praat mee over #zelfstandigeteams & meer!\n\nZie https://publicpapersutrecht.nl/teams\ntot dan"
+    assert first.hashtags == ("zelfstandigeteams",) and first.mentions == ("leo@other.example",)
+    assert first.links == (Link("https://publicpapersutrecht.nl/teams", "https://publicpapersutrecht.nl/teams"),)
+    assert first.media == ({"type": "image", "url": "/media/a.png", "alt": "Logo"},)
+    assert first.language == "nl"
+    assert (posts["112"].kind, posts["112"].reply_to_id) == ("reply", "99")
+    assert (posts["113"].kind, posts["113"].reposted_id) == ("repost", "https://other.example/users/leo/statuses/5")
+
+
+def test_html_to_text_keeps_line_structure():
+    assert html_to_text("<p>a<br />b</p><p>c &lt;3</p>") == ("a\nb\n\nc <3", [])
+
+
+# -- own JSONL -------------------------------------------------------------------------------
+
+def test_own_jsonl_broken_record_is_named(tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_text('{"format": "praatmee-archive/1", "platform": "x"}\n', encoding="utf-8")
+    assert detect(path) is own_jsonl
+    with pytest.raises(ImportFormatError, match=r"export.jsonl: record 1: cannot be read \(KeyError"):
+        list(own_jsonl.iter_posts(path))
+
+
+def test_import_command_reads_several_files_and_keeps_earlier_ones_on_failure(tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'a.db'}"
+    good = write_x_zip(tmp_path / "good.zip", x_archive_files(seed_tweets()))
+    bad = tmp_path / "bad.js"
+    bad.write_text(ytd("tweets", [{"tweet": x_tweet(1, "a")}])[:-5], encoding="utf-8")
+    result = run("import", good, bad, "--account", "teamsaantstuur", "--db", database_url)
+    assert result.exit_code == 2
+    assert "good.zip: 7 new" in result.output and "bad.js: record 1: is not valid JSON" in result.output
+    database = open_archive(database_url)
+    assert count_posts(database, PostFilter(include_deleted=True)) == 7
+    assert [p.remote_id for p in query_posts(database, PostFilter(search="ERSTE TWEET"))] == ["556000000000000001"]
+    database.engine.dispose()
