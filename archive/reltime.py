@@ -287,11 +287,29 @@ def phrases(locale: str) -> _Phrases:
     return _Phrases(locale)
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_US_PER_DAY = 86_400_000_000
+_ZERO = timedelta(0)
+_UTC = timezone.utc
+_UNKNOWN = object()
+_MINUTE = timedelta(minutes=1)
+
+
+def _month_days(year: int, month: int) -> int:
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        return 29
+    return _MONTH_DAYS[month - 1]
+
+
 class RelativeTime:
     """A reusable formatter: `RelativeTime("nl", "Europe/Amsterdam")(moment, now)`.
 
-    Reuse one instance for many posts: phrases are cached per distinct interval.
+    Reuse one instance for many posts: phrases are cached per distinct shown interval.
     Raises UnknownLocale for a locale Babel does not know; ValueError for naive datetimes.
+
+    Speed: the interval is computed on wall-clock integers (like relativedelta) unless `now`'s
+    local day or the day before it has a UTC-offset change; then the exact path (`interval`)
+    runs. A property test checks that both agree.
     """
 
     def __init__(self, locale: str = "nl", zone: str | tzinfo | None = "UTC", units: int = 2):
@@ -300,16 +318,135 @@ class RelativeTime:
         self.phrases = phrases(locale)
         self.zone = as_zone(zone)
         self.units = units
+        self._risky: dict[int, bool] = {}
+        self._offsets: dict[int, timedelta | None] = {}
+        self._cache: dict[tuple, str] = {}
 
-    def __call__(self, moment: datetime, now: datetime) -> str:
-        if moment.tzinfo is None or now.tzinfo is None:
+    def _offset(self, day: int) -> timedelta | None:
+        """The zone's UTC offset throughout the UTC day `day` (an ordinal), None if it changes that day."""
+        start = datetime.fromordinal(day).replace(tzinfo=_UTC)
+        first = start.astimezone(self.zone).utcoffset()
+        last = (start + timedelta(days=1, microseconds=-1)).astimezone(self.zone).utcoffset()
+        offset = self._offsets[day] = first if first == last else None
+        return offset
+
+    def _near_change(self, ordinal: int) -> bool:
+        """Whether the UTC offset changes between the start of day ordinal-1 and the end of day ordinal."""
+        risky = self._risky.get(ordinal)
+        if risky is None:
+            start = datetime.fromordinal(ordinal - 1).replace(tzinfo=self.zone)
+            end = datetime.fromordinal(ordinal + 1).replace(tzinfo=self.zone)
+            middle = datetime.fromordinal(ordinal).replace(tzinfo=self.zone)
+            risky = self._risky[ordinal] = not (start.utcoffset() == middle.utcoffset() == end.utcoffset()
+                                                == (end - timedelta(microseconds=1)).utcoffset())
+        return risky
+
+    def fields(self, moment: datetime, now: datetime) -> tuple[bool, int, int, int, int, int]:
+        """(future, years, months, days, hours, minutes): what interval() gives, computed fast."""
+        return self(moment, now, True)
+
+    def __call__(self, moment: datetime, now: datetime, _fields: bool = False):
+        """The phrase for moment relative to now (both aware)."""
+        tz = moment.tzinfo
+        if tz is None or now.tzinfo is None:
             raise ValueError("relative time needs aware datetimes (with a time zone)")
-        iv = _interval(moment, now, self.zone)
-        key = (iv.future, iv.years, iv.months, iv.days, iv.hours, iv.minutes)
-        cache = self.phrases.cache
-        text = cache.get((key, self.units))
+        if tz is now.tzinfo and tz is not _UTC:  # same zone object: Python would subtract wall clocks
+            difference = timedelta(seconds=now.timestamp() - moment.timestamp())
+        else:
+            difference = now - moment
+        future = difference < _ZERO
+        if -_MINUTE < difference < _MINUTE:
+            f = (future, 0, 0, 0, 0, 0)
+        else:
+            zone = self.zone
+            a, b = (now, moment) if future else (moment, now)
+            # Local wall-clock fields. For UTC input, `dt + offset` with the zone's offset for that
+            # UTC day (cached; None when the offset changes that day) is astimezone's result at
+            # half the cost; only the fields are used.
+            offsets = self._offsets
+            if a.tzinfo is _UTC:
+                day = a.toordinal()
+                offset = offsets.get(day, _UNKNOWN)
+                if offset is _UNKNOWN:
+                    offset = self._offset(day)
+                la = a + offset if offset is not None else a.astimezone(zone)
+            else:
+                la = a.astimezone(zone)
+            if b.tzinfo is _UTC:
+                day = b.toordinal()
+                offset = offsets.get(day, _UNKNOWN)
+                if offset is _UNKNOWN:
+                    offset = self._offset(day)
+                lb = b + offset if offset is not None else b.astimezone(zone)
+            else:
+                lb = b.astimezone(zone)
+            ob = lb.toordinal()
+            risky = self._risky.get(ob)
+            if risky is None:
+                risky = self._near_change(ob)
+            if risky:
+                iv = _interval(moment, now, zone)
+                f = (future, iv.years, iv.months, iv.days, iv.hours, iv.minutes)
+            else:
+                ta = ((la.hour * 60 + la.minute) * 60 + la.second) * 1_000_000 + la.microsecond
+                tb = ((lb.hour * 60 + lb.minute) * 60 + lb.second) * 1_000_000 + lb.microsecond
+                ya, ma, da = la.year, la.month, la.day
+                yb, mb, db = lb.year, lb.month, lb.day
+                months = (yb - ya) * 12 + mb - ma
+                if months > 0:
+                    day = da if da <= 28 else min(da, _month_days(yb, mb))
+                    if day < db or (day == db and ta <= tb):
+                        anchor = ob - db + day  # the anchor lies in b's month
+                    else:
+                        months -= 1
+                        if months:
+                            py, pm = (yb, mb - 1) if mb > 1 else (yb - 1, 12)
+                            length = _month_days(py, pm)
+                            anchor = ob - db - length + (da if da <= length else length)
+                        else:
+                            anchor = la.toordinal()
+                else:
+                    months, anchor = 0, la.toordinal()
+                days = ob - anchor
+                rest = tb - ta
+                if rest < 0:
+                    days -= 1
+                    rest += _US_PER_DAY
+                hours, minutes = divmod(rest // 60_000_000, 60)
+                years, months = divmod(months, 12)
+                if not _fields and self.units == 2:  # the common case, keyed without slicing
+                    if years:
+                        key = (future, 1, years, months)
+                    elif months:
+                        key = (future, 2, months, days)
+                    elif days:
+                        key = (future, 3, days, hours)
+                    elif hours:
+                        key = (future, 4, hours, minutes)
+                    else:
+                        key = (future, 5, minutes)
+                    text = self._cache.get(key)
+                    if text is not None:
+                        return text
+                f = (future, years, months, days, hours, minutes)
+        if _fields:
+            return f
+        units = self.units
+        if f[1]:
+            key = (f[0], 1, *f[1:1 + units])
+        elif f[2]:
+            key = (f[0], 2, *f[2:2 + units])
+        elif f[3]:
+            key = (f[0], 3, *f[3:3 + units])
+        elif f[4]:
+            key = (f[0], 4, *f[4:4 + units])
+        else:
+            key = (f[0], 5, f[5])
+        text = self._cache.get(key)
         if text is None:
-            text = cache[(key, self.units)] = self.phrases.phrase(iv, self.units)
+            shown = [0] * 5
+            shown[key[1] - 1:key[1] - 1 + len(key) - 2] = key[2:]
+            text = self._cache[key] = self.phrases.phrase(Interval(f[0], *shown), units)
         return text
 
 

@@ -218,3 +218,21 @@ def test_phrase_has_at_most_two_units_and_no_zero(a, b):
     assert "0" not in words
     numbers = [w for w in words if w.isdigit()]
     assert len(numbers) <= 2
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)),
+       st.integers(min_value=-20 * 366 * 86400, max_value=20 * 366 * 86400),
+       st.sampled_from(["UTC", AMS, "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]))
+def test_fast_path_equals_exact_interval(moment, seconds, zone):
+    now = moment + timedelta(seconds=seconds)
+    iv = interval(moment, now, zone)
+    expected = (iv.future, *iv.fields) if not iv.just_now else (iv.future, 0, 0, 0, 0, 0)
+    assert RelativeTime("en", zone).fields(moment, now) == expected
+
+
+@pytest.mark.parametrize("moment, now", [(c[0], c[1]) for c in CASES])
+def test_fast_path_equals_exact_interval_on_the_table(moment, now):
+    for zone in ("UTC", AMS):
+        iv = interval(moment, now, zone)
+        assert RelativeTime("en", zone).fields(moment, now)[1:] == iv.fields
