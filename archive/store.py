@@ -17,9 +17,10 @@ linked without re-importing, and nothing is stored twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -165,9 +166,8 @@ def merge(old: ArchivedPost, new: ArchivedPost) -> ArchivedPost:
         raw=new.raw if new.raw is not None else old.raw)
 
 
-def _digest(record: ArchivedPost) -> str:
-    # repr of the record is deterministic for what one source delivers (same parser, same key order).
-    return hashlib.blake2b(repr(record).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # the C encoder
+_POST_COLUMNS = [column.name for column in t.posts.c]
 
 
 def _entities(record: ArchivedPost) -> dict:
@@ -176,32 +176,76 @@ def _entities(record: ArchivedPost) -> dict:
             "media": list(record.media)}
 
 
-def _row(record: ArchivedPost, *, raw: dict, sources: dict, first_seen: datetime, now: datetime) -> dict:
-    if record.kind not in KINDS:
-        raise ValueError(f"post {record.platform}/{record.remote_id}: kind {record.kind!r} is not one of {KINDS}")
-    return {
-        "platform": record.platform, "remote_id": record.remote_id, "account": record.account,
-        "created_at": record.created_at, "text": record.text, "kind": record.kind, "url": record.url,
-        "language": record.language, "reply_to_id": record.reply_to_id,
-        "reply_to_account": record.reply_to_account, "conversation_id": record.conversation_id,
-        "quoted_id": record.quoted_id, "reposted_id": record.reposted_id, "source_app": record.source_app,
-        "metrics": record.metrics, "entities": _entities(record), "edit_history": list(record.edit_history),
-        "raw": raw, "sources": sources, "deleted_at": record.deleted_at,
-        "first_seen_at": first_seen, "last_seen_at": now,
-    }
+class _Serialised:
+    """A record's JSON columns, serialised once, and the digest of everything a source said."""
+
+    __slots__ = ("record", "metrics", "entities", "edits", "raw", "digest")
+
+    def __init__(self, record: ArchivedPost):
+        if record.kind not in KINDS:
+            raise ValueError(f"post {record.platform}/{record.remote_id}: kind {record.kind!r} is not one of {KINDS}")
+        self.record = record
+        self.metrics = _dumps(record.metrics)
+        self.entities = _dumps(_entities(record))
+        self.edits = _dumps(list(record.edit_history))
+        self.raw = _dumps(record.raw) if record.raw is not None else None
+        r = record
+        key = "\x1e".join(str(v) for v in (
+            r.account, r.created_at.isoformat(), r.text, r.kind, r.url, r.language, r.reply_to_id, r.reply_to_account,
+            r.conversation_id, r.quoted_id, r.reposted_id, r.source_app, r.deleted_at, self.metrics, self.entities,
+            self.edits, self.raw))
+        self.digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+    def values(self, *, raw: str, sources: str, first_seen, now, db_time) -> tuple:
+        """The row in _POST_COLUMNS order, datetimes already in the driver's form (db_time)."""
+        r = self.record
+        return (r.platform, r.remote_id, r.account, db_time(r.created_at), r.text, r.kind, r.url, r.language,
+                r.reply_to_id, r.reply_to_account, r.conversation_id, r.quoted_id, r.reposted_id, r.source_app,
+                self.metrics, self.entities, self.edits, raw, sources,
+                db_time(r.deleted_at) if r.deleted_at else None, db_time(first_seen), db_time(now))
 
 
-def _children(record: ArchivedPost):
-    key = {"platform": record.platform, "remote_id": record.remote_id}
-    tags = [{**key, "tag": tag} for tag in dict.fromkeys(tag.lower() for tag in record.hashtags)]
-    handles = [{**key, "handle": handle} for handle in dict.fromkeys(h.lower() for h in record.mentions)]
-    urls = [{**key, "position": index, "url": link.url, "expanded_url": link.expanded_url}
-            for index, link in enumerate(record.links)]
-    return tags, handles, urls
+def _db_time(connection) -> Callable[[datetime], object]:
+    """How the driver takes a UTC datetime in this database, the way UTCDateTime stores it
+    (SQLite: SQLAlchemy's text form, so comparisons with bound values stay right; others: naive UTC)."""
+    if connection.dialect.name == "sqlite":
+        def sqlite_time(moment: datetime) -> str:
+            u = moment.astimezone(timezone.utc)
+            return (f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+                    f".{u.microsecond:06d}")
+        return sqlite_time
+    return lambda moment: moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None:
+    """A plain executemany of pre-converted tuples: the bulk path (no per-row SQLAlchemy processing)."""
+    if not rows:
+        return
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) "
+                               f"VALUES ({', '.join([marker] * len(names))})", rows)
+
+
+def _children(record: ArchivedPost, tags: list, handles: list, urls: list) -> None:
+    platform, remote_id = record.platform, record.remote_id
+    if record.hashtags:
+        tags += [(platform, remote_id, tag) for tag in dict.fromkeys(tag.lower() for tag in record.hashtags)]
+    if record.mentions:
+        handles += [(platform, remote_id, h) for h in dict.fromkeys(h.lower() for h in record.mentions)]
+    if record.links:
+        urls += [(platform, remote_id, index, link.url, link.expanded_url) for index, link in enumerate(record.links)]
+
+
+def _with_source(raw_json: str, source: str, raw: str | None) -> str:
+    stored = json.loads(raw_json) if raw_json else {}
+    if raw is not None:
+        stored[source] = json.loads(raw)
+    return _dumps(stored)
 
 
 def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> UpsertSummary:
     posts = t.posts
+    db_time = _db_time(connection)
     by_platform: dict[str, list[str]] = {}
     for platform, remote_id in batch:
         by_platform.setdefault(platform, []).append(remote_id)
@@ -209,23 +253,22 @@ def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> Upsert
     for platform, ids in by_platform.items():
         for row in connection.execute(select(posts.c.platform, posts.c.remote_id, posts.c.sources)
                                       .where(posts.c.platform == platform, posts.c.remote_id.in_(ids))):
-            known[(row.platform, row.remote_id)] = row.sources
+            known[(row.platform, row.remote_id)] = json.loads(row.sources)
 
     inserts, unchanged, changed = [], [], {}
     tags, handles, urls = [], [], []
+    source_key = _dumps(source)
     for key, record in batch.items():
-        digest = _digest(record)
+        serialised = _Serialised(record)
         if key not in known:
-            inserts.append(_row(record, raw={source: record.raw} if record.raw is not None else {},
-                                sources={source: digest}, first_seen=now, now=now))
-            a, b, c = _children(record)
-            tags += a
-            handles += b
-            urls += c
-        elif known[key].get(source) == digest:
+            raw = "{" + source_key + ":" + serialised.raw + "}" if serialised.raw is not None else "{}"
+            inserts.append(serialised.values(raw=raw, sources="{" + source_key + ":\"" + serialised.digest + "\"}",
+                                             first_seen=now, now=now, db_time=db_time))
+            _children(record, tags, handles, urls)
+        elif known[key].get(source) == serialised.digest:
             unchanged.append(key)
         else:
-            changed[key] = (record, digest)
+            changed[key] = serialised
 
     updated = 0
     if changed:
@@ -234,23 +277,17 @@ def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> Upsert
             ids = [remote_id for (p, remote_id) in changed if p == platform]
             for row in connection.execute(select(posts).where(posts.c.platform == platform,
                                                               posts.c.remote_id.in_(ids))):
-                record, digest = changed[(row.platform, row.remote_id)]
-                old = _record(row._mapping)
-                merged = merge(old, record)
-                raw = dict(row.raw)
-                if record.raw is not None:
-                    raw[source] = record.raw
-                if replace(merged, raw=None) != replace(old, raw=None):
+                serialised = changed[(row.platform, row.remote_id)]
+                old = _record(row._mapping, raw=False)
+                merged = _Serialised(merge(old, replace(serialised.record, raw=None)))
+                if merged.record != old:
                     updated += 1
-                else:
-                    unchanged.append((row.platform, row.remote_id))
-                values = _row(merged, raw=raw, sources={**row.sources, source: digest},
-                              first_seen=row.first_seen_at, now=now)
+                sources = {**json.loads(row.sources), source: serialised.digest}
+                values = dict(zip(_POST_COLUMNS, merged.values(
+                    raw=_with_source(row.raw, source, serialised.raw), sources=_dumps(sources),
+                    first_seen=row.first_seen_at, now=now, db_time=lambda moment: moment)))
                 updates.append({("b_" + k if k in ("platform", "remote_id") else k): v for k, v in values.items()})
-                a, b, c = _children(merged)
-                tags += a
-                handles += b
-                urls += c
+                _children(merged.record, tags, handles, urls)
         statement = (update(posts).where(posts.c.platform == bindparam("b_platform"),
                                          posts.c.remote_id == bindparam("b_remote_id"))
                      .values({k: bindparam(k) for k in updates[0] if not k.startswith("b_")}))
@@ -259,14 +296,12 @@ def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> Upsert
             connection.execute(delete(child).where(child.c.platform == bindparam("b_platform"),
                                                    child.c.remote_id == bindparam("b_remote_id")),
                                [{"b_platform": p, "b_remote_id": r} for p, r in changed])
-    if inserts:
-        connection.execute(insert(posts), inserts)
-    for child, rows in ((t.hashtags, tags), (t.mentions, handles), (t.links, urls)):
-        if rows:
-            connection.execute(insert(child), rows)
-    seen_again = [key for key in unchanged]
-    for platform in {platform for platform, _ in seen_again}:
-        ids = [remote_id for (p, remote_id) in seen_again if p == platform]
+    _insert_many(connection, posts, _POST_COLUMNS, inserts)
+    _insert_many(connection, t.hashtags, ["platform", "remote_id", "tag"], tags)
+    _insert_many(connection, t.mentions, ["platform", "remote_id", "handle"], handles)
+    _insert_many(connection, t.links, ["platform", "remote_id", "position", "url", "expanded_url"], urls)
+    for platform in {platform for platform, _ in unchanged}:
+        ids = [remote_id for (p, remote_id) in unchanged if p == platform]
         connection.execute(update(posts).where(posts.c.platform == platform, posts.c.remote_id.in_(ids))
                            .values(last_seen_at=now))
     return UpsertSummary(new=len(inserts), updated=updated, unchanged=len(batch) - len(inserts) - updated)
@@ -369,20 +404,21 @@ def post_times(database: Database, platform: str, remote_id: str) -> tuple[datet
     return (row.first_seen_at, row.last_seen_at) if row else None
 
 
-def _record(row) -> ArchivedPost:
-    entities = row["entities"] or {}
-    raw = row.get("raw") or {}
+def _record(row, *, raw: bool = True) -> ArchivedPost:
+    entities = json.loads(row["entities"])
+    sources = json.loads(row["raw"]) if raw and row.get("raw") else {}
+    links = entities.get("links")
     return ArchivedPost(
         platform=row["platform"], remote_id=row["remote_id"], account=row["account"], created_at=row["created_at"],
         text=row["text"], kind=row["kind"], url=row["url"], language=row["language"],
         reply_to_id=row["reply_to_id"], reply_to_account=row["reply_to_account"],
         conversation_id=row["conversation_id"], quoted_id=row["quoted_id"], reposted_id=row["reposted_id"],
-        source_app=row["source_app"], metrics=row["metrics"] or {},
+        source_app=row["source_app"], metrics=json.loads(row["metrics"]),
         hashtags=tuple(entities.get("hashtags", ())), mentions=tuple(entities.get("mentions", ())),
-        links=tuple(Link(*link) for link in entities.get("links", ())), media=tuple(entities.get("media", ())),
-        deleted_at=row["deleted_at"], edit_history=tuple(row["edit_history"] or ()),
+        links=tuple(Link(*link) for link in links) if links else (), media=tuple(entities.get("media", ())),
+        deleted_at=row["deleted_at"], edit_history=tuple(json.loads(row["edit_history"])),
         # One source: its JSON as it was. Several: {source: JSON}.
-        raw=next(iter(raw.values())) if len(raw) == 1 else (raw or None),
+        raw=next(iter(sources.values())) if len(sources) == 1 else (sources or None),
         campaign_id=row.get("campaign_id"), occurrence_key=row.get("occurrence_key"))
 
 

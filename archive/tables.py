@@ -30,11 +30,12 @@ posts = Table(
     Column("quoted_id", String(300)),
     Column("reposted_id", String(1000)),
     Column("source_app", String(300)),
-    Column("metrics", JSON, nullable=False),
-    Column("entities", JSON, nullable=False),  # {"hashtags": [...], "mentions": [...], "links": [[url, expanded, display]], "media": [...]}
-    Column("edit_history", JSON, nullable=False),  # remote ids of earlier versions, oldest first
-    Column("raw", JSON, nullable=False),  # {source: the source's JSON}
-    Column("sources", JSON, nullable=False),  # {source: hash of what that source last said}
+    # JSON as text, serialised by archive.store itself (once per row, also hashed for idempotence):
+    Column("metrics", Text, nullable=False),  # {"likes": 3, …}
+    Column("entities", Text, nullable=False),  # {"hashtags": [...], "mentions": [...], "links": [[url, expanded, display]], "media": [...]}
+    Column("edit_history", Text, nullable=False),  # remote ids of earlier versions, oldest first
+    Column("raw", Text, nullable=False),  # {source: the source's JSON}
+    Column("sources", Text, nullable=False),  # {source: hash of what that source last said}
     Column("deleted_at", UTCDateTime()),
     Column("first_seen_at", UTCDateTime(), nullable=False),
     Column("last_seen_at", UTCDateTime(), nullable=False),

@@ -1,0 +1,179 @@
+"""archive import / export on a generated X archive of N tweets (default 100,000): speed and peak memory.
+
+The archive is a zip in the official layout (data/account.js, data/tweets.js with the
+`window.YTD.tweets.part0 = ` prefix, split into parts, data/deleted-tweets.js), tweets in the
+legacy shape: numbers as strings, HTML-escaped full_text, hashtags, mentions, t.co urls,
+replies and retweets. Timed, as subprocesses of the venv's `archive` on a SQLite file:
+    archive import ZIP            (new database)
+    archive import ZIP            (again: nothing changes)
+    archive export --format csv   (to a file)
+    archive export --format xlsx  (to a file)
+Peak RSS is the child's ru_maxrss, read by a small wrapper process per run.
+Goals: import >= 25,000 tweets/s and <= 200 MB; CSV export >= 50,000 rows/s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from . import BenchmarkError, Goal, clean_env, entry_point
+
+DEFAULT_TWEETS = 100_000
+T0 = datetime(2012, 1, 1, 8, 0, tzinfo=timezone.utc)
+WORDS = ("teams", "aan", "het", "stuur", "praat", "mee", "over", "zelfstandige", "gemeente", "Utrecht", "discussie",
+         "public", "paper", "HR", "strategie", "waarde", "vertrouwen", "&", "<3", "🎉", "stadskantoor")
+TAGS = ("zelfstandigeteams", "stadskantoor030", "utrecht", "Verander2015", "management")
+PEOPLE = ("GemeenteUtrecht", "deboerleo", "moniquedenb", "publicpapers")
+
+# Runs argv, then prints the child's wall time and peak RSS (KiB on Linux) as JSON on stderr's last line.
+WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"code": code, "wall": wall, "maxrss_kib": usage.ru_maxrss,
+                  "cpu": usage.ru_utime + usage.ru_stime}), file=sys.stderr)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("archive_import")
+    group.add_argument("--tweets", type=int, default=DEFAULT_TWEETS, metavar="N",
+                       help=f"tweets in the generated archive [default: {DEFAULT_TWEETS:,}]")
+
+
+def tweet(n: int) -> dict:
+    words = [WORDS[(n * 7 + i * 3) % len(WORDS)] for i in range(8 + n % 12)]
+    tags = [TAGS[n % len(TAGS)]] if n % 3 else []
+    people = [PEOPLE[n % len(PEOPLE)]] if n % 4 == 0 else []
+    short = f"https://t.co/{n:010x}"
+    text = " ".join(["@" + p for p in people] + words + ["#" + t for t in tags] + ([short] if n % 2 else []))
+    if n % 10 == 5:
+        text = "RT @GemeenteUtrecht: " + text
+    remote_id = str(550_000_000_000_000_000 + n * 1000)
+    item = {
+        "edit_info": {"initial": {"editTweetIds": [remote_id], "editableUntil": "2015-01-27T11:00:00.000Z",
+                                  "editsRemaining": "5", "isEditEligible": False}},
+        "retweeted": False,
+        "source": '<a href="https://mobile.twitter.com" rel="nofollow">Twitter Web App</a>',
+        "entities": {
+            "hashtags": [{"text": t, "indices": ["0", "10"]} for t in tags],
+            "symbols": [],
+            "user_mentions": [{"name": p, "screen_name": p, "indices": ["0", "10"], "id_str": "1", "id": "1"}
+                              for p in people],
+            "urls": ([{"url": short, "expanded_url": f"https://publicpapersutrecht.nl/p/{n % 500}",
+                       "display_url": f"publicpapersutrecht.nl/p/{n % 500}", "indices": ["20", "43"]}]
+                     if n % 2 else []),
+        },
+        "display_text_range": ["0", str(len(text))],
+        "favorite_count": str(n % 17),
+        "id_str": remote_id,
+        "truncated": False,
+        "retweet_count": str(n % 5),
+        "id": remote_id,
+        "created_at": (T0 + timedelta(minutes=37 * n)).strftime("%a %b %d %H:%M:%S +0000 %Y"),
+        "favorited": False,
+        "full_text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+        "lang": "nl",
+    }
+    if n % 7 == 3:
+        item.update(in_reply_to_status_id_str=str(int(remote_id) - 1000), in_reply_to_status_id="1",
+                    in_reply_to_user_id="1", in_reply_to_user_id_str="1", in_reply_to_screen_name="deboerleo")
+    return item
+
+
+def write_archive(path: Path, count: int, *, part_size: int = 50_000) -> None:
+    """A zip like X's, written tweet by tweet (the generator's memory stays small too)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("data/account.js", 'window.YTD.account.part0 = [{"account": {"username": "teamsaantstuur", '
+                                            '"accountId": "2950000000"}}]')
+        for part, start in enumerate(range(0, count, part_size)):
+            name = "data/tweets.js" if part == 0 else f"data/tweets-part{part}.js"
+            with archive.open(name, "w") as out:
+                out.write(f"window.YTD.tweets.part{part} = [".encode())
+                for n in range(start, min(count, start + part_size)):
+                    out.write(((",\n" if n > start else "\n") + json.dumps({"tweet": tweet(n)}, indent=2,
+                                                                           ensure_ascii=False)).encode())
+                out.write(b"\n]")
+        deleted = [{"tweet": {**tweet(count + n), "deleted_at": "Mon Jan 01 10:00:00 +0000 2024"}} for n in range(100)]
+        archive.writestr("data/deleted-tweets.js", "window.YTD.deleted_tweets.part0 = " + json.dumps(deleted))
+
+
+def _measure(argv: list[str], cwd: Path, env: dict) -> dict:
+    result = subprocess.run([sys.executable, "-c", WRAPPER, *argv], cwd=cwd, env=env, capture_output=True, text=True)
+    try:
+        figures = json.loads(result.stderr.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise BenchmarkError(f"{' '.join(argv[:3])}: no measurement: {result.stderr.strip()[-300:]}") from None
+    if figures["code"] != 0:
+        raise BenchmarkError(f"{' '.join(argv[1:3])}: exit status {figures['code']}: {result.stderr.strip()[-300:]}")
+    return figures
+
+
+def _say(message: str) -> None:
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> dict:
+    count = getattr(args, "tweets", DEFAULT_TWEETS)
+    if count < 1:
+        raise BenchmarkError("--tweets must be at least 1")
+    archive = entry_point("archive")
+    folder = Path(tempfile.mkdtemp(prefix="praatmee-archive-bench-"))
+    env = clean_env()
+    try:
+        zip_path = folder / "twitter-bench.zip"
+        _say(f"generating an X archive of {count:,} tweets")
+        write_archive(zip_path, count)
+        database = folder / "archive.db"
+        db = ["--db", str(database), "--no-progress"]
+        results = {}
+        repeat = max(1, min(getattr(args, "repeat", 1), 3))
+        runs = {"import (new database)": [], "import (again, unchanged)": [], "export csv": [], "export xlsx": []}
+        for round_ in range(repeat):
+            _say(f"round {round_ + 1}/{repeat}")
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(database) + suffix).unlink(missing_ok=True)
+            runs["import (new database)"].append(_measure([archive, "import", str(zip_path), *db], folder, env))
+            runs["import (again, unchanged)"].append(_measure([archive, "import", str(zip_path), *db], folder, env))
+            runs["export csv"].append(_measure([archive, "export", "--format", "csv", "-o", str(folder / "out.csv"),
+                                                "--now", "2026-01-01", *db], folder, env))
+            if round_ == 0:  # xlsx is slow by nature (openpyxl); once is enough
+                runs["export xlsx"].append(_measure([archive, "export", "--format", "xlsx", "-o",
+                                                     str(folder / "out.xlsx"), "--now", "2026-01-01", *db], folder, env))
+        for label, figures in runs.items():
+            best = sorted(figures, key=lambda f: f["wall"])[len(figures) // 2]
+            results[label] = {"median": best["wall"], "min": min(f["wall"] for f in figures),
+                              "cpu_median": best["cpu"], "runs": [round(f["wall"], 4) for f in figures],
+                              "cpu_runs": [round(f["cpu"], 4) for f in figures],
+                              "peak_rss_mb": round(max(f["maxrss_kib"] for f in figures) / 1024, 1)}
+        rows = count  # the deleted tweets are not exported
+        import_rate = count / results["import (new database)"]["median"]
+        csv_rate = rows / results["export csv"]["median"]
+        info = {"tweets": f"{count:,} (+100 deleted)", "zip size": f"{zip_path.stat().st_size / 1e6:.1f} MB",
+                "database size": f"{database.stat().st_size / 1e6:.1f} MB",
+                "import rate": f"{import_rate:,.0f} tweets/s",
+                "re-import": f"{results['import (again, unchanged)']['median']:.2f} s",
+                "csv export rate": f"{csv_rate:,.0f} rows/s",
+                "xlsx export rate": f"{rows / results['export xlsx']['median']:,.0f} rows/s"}
+        for label, timing in results.items():
+            info[f"peak RSS, {label}"] = f"{timing['peak_rss_mb']} MB"
+        goals = [
+            Goal("import seconds per 25,000 tweets", 25_000 / import_rate, 1.0, " s"),
+            Goal("import peak RSS", results["import (new database)"]["peak_rss_mb"], 200, " MB"),
+            Goal("csv export seconds per 50,000 rows", 50_000 / csv_rate, 1.0, " s"),
+            Goal("csv export peak RSS", results["export csv"]["peak_rss_mb"], 200, " MB"),
+        ]
+        return {"title": f"archive import/export of a {count:,}-tweet X archive (SQLite)", "info": info,
+                "timings": {label: {k: v for k, v in t.items() if k != "peak_rss_mb"} for label, t in results.items()},
+                "goals": [goal.as_dict() for goal in goals]}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
