@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from .model import (DEFAULT_LATE, PLATFORMS, Account, Campaign, CampaignFile, Me
                     Schedule, Utm)
 from .problems import Mark, ProblemList, did_you_mean
 from .text import TemplateError, host_of, template_fields
+from .config_schedule import read_schedule
 from .yamlfile import YList, YMap, load_yaml
 
 TOP_KEYS = ("timezone", "language", "late", "accounts", "campaigns")
@@ -457,86 +458,4 @@ class _Reader:
         return tuple(out)
 
     def schedule(self, node: YMap) -> Schedule | None:
-        recurring = [k for k in ("every", "rrule") if k in node]
-        fold = None
-        if "fold" in node:
-            fold = node["fold"]
-            if fold not in ("earlier", "later"):
-                self.err(node.value_mark("fold"), f"fold must be 'earlier' or 'later'{did_you_mean(fold, ('earlier', 'later'))}")
-                fold = None
-        if not recurring:
-            for key in ("from", "until", "count", "on"):
-                if key in node:
-                    self.err(node.key_mark(key), f"'{key}' belongs to a recurrence; add 'every' or 'rrule'")
-            if "at" not in node:
-                self.err(node.mark, "a post needs a schedule: 'at' for once, or 'every'/'rrule' to repeat")
-                return None
-            try:
-                at = sched.parse_local_datetime(node["at"])
-            except sched.ScheduleError as exc:
-                self.err(node.value_mark("at"), f"at: {exc}")
-                return None
-            return Schedule(at=at, fold=fold, mark=node.value_mark("at"))
-        if len(recurring) == 2:
-            self.err(node.key_mark("rrule"), "use either 'every' or 'rrule', not both")
-            return None
-        key = recurring[0]
-        ok = True
-        try:
-            if key == "every":
-                rule = sched.friendly_rule(node["every"], node.get("on"))
-            else:
-                if "on" in node:
-                    self.err(node.key_mark("on"), "'on' goes with 'every'; put BYDAY in the rrule instead")
-                rule = sched.normalise_rrule(node["rrule"])
-        except sched.ScheduleError as exc:
-            self.err(node.value_mark("on" if "on" in node and "on:" in str(exc) else key), str(exc))
-            return None
-        times: list[tuple[int, int]] = []
-        if "at" in node:
-            raw = node["at"]
-            values = list(raw) if isinstance(raw, YList) else [raw]
-            for value in values:
-                try:
-                    times.append(sched.parse_time_of_day(value))
-                except sched.ScheduleError as exc:
-                    self.err(node.value_mark("at"), f"at: {exc} (with '{key}', 'at' is the time of day)")
-                    ok = False
-        start = None
-        if "from" not in node:
-            self.err(node.mark, "a recurrence needs 'from' (the first day, e.g. '2027-01-11')")
-            ok = False
-        else:
-            try:
-                start = sched.parse_local_datetime(node["from"], date_only_means=time(0, 0))
-            except sched.ScheduleError as exc:
-                self.err(node.value_mark("from"), f"from: {exc}")
-                ok = False
-            if start is not None and not times and start.time() == time(0, 0) and "T" not in str(node["from"]) \
-                    and ":" not in str(node["from"]) and "BYHOUR" not in rule.upper():
-                self.err(node.mark, "a recurrence needs a time of day: add 'at: \"10:00\"'")
-                ok = False
-        until = None
-        if "until" in node:
-            try:
-                until = sched.parse_local_datetime(node["until"], date_only_means=time(23, 59, 59))
-            except sched.ScheduleError as exc:
-                self.err(node.value_mark("until"), f"until: {exc}")
-                ok = False
-        count = self.whole(node, "count")
-        if until is not None and count is not None:
-            self.err(node.key_mark("count"), "use either 'until' or 'count', not both")
-            ok = False
-        if until is None and count is None and not sched.rule_has_end(rule):
-            self.err(node.value_mark(key), "this recurrence never ends: add 'until' or 'count'")
-            ok = False
-        if start is not None and until is not None and until < start:
-            self.err(node.value_mark("until"), "'until' is before 'from'")
-            ok = False
-        match = re.search(r"(?:^|;)COUNT=(\d+)", rule, re.IGNORECASE)
-        if match and count is None and until is None:
-            count = int(match.group(1))
-        if not ok:
-            return None
-        return Schedule(rule=rule, times=tuple(sorted(set(times))), start=start, until=until, count=count,
-                        fold=fold, mark=node.value_mark(key))
+        return read_schedule(self, node)
