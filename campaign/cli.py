@@ -206,7 +206,7 @@ def status(posts_file, db_url, now, limit):
 
         campaign status
     """
-    from .queue import status as queue_status
+    from .status import status as queue_status
     from .output import status_text
 
     database = open_database(db_url, resolve_posts_file(posts_file))

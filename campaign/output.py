@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .plan import Occurrence
-    from .queue import Status
+    from .status import Status
 
 PLAN_FIELDS = ("local_time", "utc", "account", "platform", "campaign", "post", "text", "length", "limit", "id")
 

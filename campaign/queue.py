@@ -6,20 +6,18 @@ touched.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pathlib import Path
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from typing import TYPE_CHECKING
 
 from .db import Database
 from .errors import CampaignError
-from .tables import STATES, accounts, campaigns, dispatchers, scheduled_posts, synced_files
+from .tables import accounts, campaigns, scheduled_posts, synced_files
 
 if TYPE_CHECKING:
     from .plan import Occurrence, Plan
@@ -50,6 +48,9 @@ class SyncSummary:
 
 
 def content_hash(occ: Occurrence) -> str:
+    import hashlib
+    import json
+
     blob = json.dumps([occ.account, occ.due_at.isoformat(), occ.local_time.isoformat(),
                        int(occ.late.total_seconds()), occ.variant, occ.payload()],
                       sort_keys=True, ensure_ascii=False)
@@ -75,6 +76,8 @@ PLAN_FORMAT = "1"
 
 def file_fingerprint(path: Path) -> str:
     """A hash of posts.yaml's bytes (and of how we expand them); cheap enough for every cron tick."""
+    import hashlib
+
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -178,54 +181,3 @@ def _sync_campaigns(connection, plan: Plan, now: datetime) -> None:
             connection.execute(insert(campaigns).values(id=campaign.id, updated_at=now, **fields))
         elif (row.name, row.timezone) != (campaign.name, campaign.timezone):
             connection.execute(update(campaigns).where(table.id == campaign.id).values(updated_at=now, **fields))
-
-
-@dataclass(frozen=True)
-class PostSummary:
-    id: int
-    key: str
-    account: str
-    campaign_id: str | None
-    due_at: datetime
-    local_time: str
-    state: str
-    text: str
-    last_error: str | None
-    remote_url: str | None
-
-
-@dataclass
-class Status:
-    counts: dict[str, int]
-    next_due: list[PostSummary]
-    recent_problems: list[PostSummary]
-    flagged_accounts: list[tuple[str, str]]
-    servers: list = field(default_factory=list)  # rows of `dispatchers` not marked stopped
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-def _summary(row) -> PostSummary:
-    parts = (row.payload or {}).get("parts") or [{}]
-    return PostSummary(row.id, row.key, row.account, row.campaign_id, row.due_at, row.local_time, row.state,
-                       parts[0].get("text", ""), row.last_error, row.remote_url)
-
-
-def status(db: Database, now: datetime, *, limit: int = 5) -> Status:
-    posts = scheduled_posts.c
-    with db.transaction() as connection:
-        counts = dict.fromkeys(STATES, 0)
-        counts.update(dict(connection.execute(select(posts.state, func.count()).group_by(posts.state)).all()))
-        next_due = [_summary(r) for r in connection.execute(
-            select(scheduled_posts).where(posts.state == "queued").order_by(posts.due_at, posts.id).limit(limit))]
-        problems = [_summary(r) for r in connection.execute(
-            select(scheduled_posts).where(posts.state.in_(("failed", "unknown", "missed")))
-            .where(posts.updated_at >= now - timedelta(days=7))
-            .order_by(posts.updated_at.desc(), posts.id.desc()).limit(limit))]
-        flagged = [(r.name, r.flag_reason or "") for r in connection.execute(
-            select(accounts).where(accounts.c.flagged_at.is_not(None)))]
-        servers = list(connection.execute(select(dispatchers).where(dispatchers.c.stopped_at.is_(None))
-                                          .order_by(dispatchers.c.started_at)))
-    return Status(counts, next_due, problems, flagged, servers)

@@ -80,7 +80,7 @@ def test_unauthorized_flags_the_account(stage, fake_mastodon):
     [outcome] = report.outcomes
     assert outcome.state == "failed" and "credentials rejected: Mastodon answered 401" in outcome.message
     assert "wrong-token-123" not in outcome.message
-    from campaign.queue import status
+    from campaign.status import status
 
     assert status(stage.db, stage.now).flagged_accounts[0][0] == "tas_m"
 

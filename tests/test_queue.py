@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from campaign.db import Database
 from campaign.errors import DatabaseError
 from campaign.plan import load_plan
-from campaign.queue import status, sync
+from campaign.queue import sync
+from campaign.status import status
 from campaign.tables import scheduled_posts
 from tests.conftest import BASIC_POSTS
 
