@@ -7,12 +7,10 @@ still ours, so a run whose lease was taken over cannot overwrite the new owner.
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from .db import Database
 from .tables import accounts, scheduled_posts, sent_parts
@@ -22,6 +20,9 @@ posts = scheduled_posts.c
 
 
 def new_worker_id() -> str:
+    import socket
+    import uuid
+
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -161,16 +162,32 @@ def hold_account(db: Database, account: str, until: datetime, now: datetime) -> 
 
 def next_wakeup(db: Database) -> datetime | None:
     """When there may next be work: the earliest allowed queued post of an unflagged account,
-    or the earliest lease that runs out."""
+    or the earliest lease that runs out. Each part walks an index and stops at its first row."""
+    flagged = select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))
+    queued = and_(posts.state == "queued", posts.account.not_in(flagged))
+    with db.transaction() as connection:
+        due = connection.execute(select(posts.due_at).where(queued, posts.not_before.is_(None))
+                                 .order_by(posts.due_at).limit(1)).scalar()
+        # not_before is only ever set after due_at, so when present it is the later of the two.
+        held = connection.execute(select(posts.not_before).where(queued, posts.not_before.is_not(None))
+                                  .order_by(posts.not_before).limit(1)).scalar()
+        lease = connection.execute(select(posts.lease_until).where(posts.state == "sending")
+                                   .order_by(posts.lease_until).limit(1)).scalar()
+    candidates = [moment for moment in (due, held, lease) if moment is not None]
+    return min(candidates) if candidates else None
+
+
+def has_work(db: Database, now: datetime) -> bool:
+    """Whether a dispatcher at `now` would find anything to do (cheap: index range scans, LIMIT 1)."""
     flagged = select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))
     with db.transaction() as connection:
-        # not_before is only ever set after due_at, so it is the later of the two when present.
         due = connection.execute(
-            select(func.min(func.coalesce(posts.not_before, posts.due_at)))
-            .where(posts.state == "queued", posts.account.not_in(flagged))).scalar()
-        lease = connection.execute(select(func.min(posts.lease_until)).where(posts.state == "sending")).scalar()
-    candidates = [moment for moment in (due, lease) if moment is not None]
-    return min(candidates) if candidates else None
+            select(posts.id).where(posts.state == "queued", posts.due_at <= now, posts.account.not_in(flagged),
+                                   or_(posts.not_before.is_(None), posts.not_before <= now)).limit(1)).first()
+        if due is not None:
+            return True
+        return connection.execute(select(posts.id).where(posts.state == "sending", posts.lease_until < now)
+                                  .limit(1)).first() is not None
 
 
 def sent_times_since(db: Database, account: str, since: datetime) -> list[datetime]:

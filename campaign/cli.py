@@ -263,7 +263,7 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
     # Imports are deferred to the branch that needs them: a tick with nothing to do stays cheap.
     from datetime import timedelta
 
-    from .claims import next_wakeup
+    from .claims import has_work
     from .queue import file_fingerprint, is_synced
 
     path = resolve_posts_file(posts_file)
@@ -283,8 +283,7 @@ def run(posts_file, db_url, now, dry_run, lease, verbose):
     if dry_run:
         _print_dry_run(database, moment)
         return
-    wake = next_wakeup(database)
-    if config_problem is None and (wake is None or wake > moment):
+    if config_problem is None and not has_work(database, moment):
         return
     from .dispatch import Dispatcher
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from .errors import DatabaseError
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 DEFAULT_FILENAME = "campaign.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -87,6 +87,7 @@ scheduled_posts = Table(
                     name="ck_scheduled_posts_state"),
     CheckConstraint("source IN ('file','manual')", name="ck_scheduled_posts_source"),
     Index("ix_scheduled_posts_state_due", "state", "due_at"),
+    Index("ix_scheduled_posts_state_not_before", "state", "not_before"),
 )
 
 # Each part of a post that the platform has accepted: a thread resumes after the last one,
