@@ -19,11 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from sqlalchemy import and_, bindparam, delete, exc, exists, func, insert, select, text, true, update
 
@@ -127,17 +127,32 @@ def upsert_posts(database: Database, records: Iterable[ArchivedPost], *, source:
     campaign_id/occurrence_key of the records are ignored (they are derived at query time).
     Raises DatabaseError; exceptions from `records` propagate after the rollback.
     """
-    summary = UpsertSummary()
+    return upsert_prepared(database, prepare(records), source=source, now=now, progress=progress)
+
+
+def prepare(records: Iterable[ArchivedPost]) -> Iterator[list[Encoded]]:
+    """records in batches for upsert_prepared: up to BATCH posts, duplicates within a batch merged,
+    each post's JSON columns serialised. No database; the batches pickle cheaply (`archive import`
+    prepares them in a second process while the first writes)."""
     iterator = iter(records)
+    while True:
+        batch: dict[tuple[str, str], ArchivedPost] = {}
+        for record in islice(iterator, BATCH):
+            key = (record.platform, record.remote_id)
+            batch[key] = merge(batch[key], record) if key in batch else record
+        if not batch:
+            return
+        yield [_encoded(record) for record in batch.values()]
+
+
+def upsert_prepared(database: Database, batches: Iterable[list[Encoded]], *, source: str, now: datetime,
+                    progress: Callable[[int], None] | None = None) -> UpsertSummary:
+    """upsert_posts for records already prepared (by prepare); same transaction, same result."""
+    summary = UpsertSummary()
     with database.transaction(write=True) as connection:
-        while True:
-            batch: dict[tuple[str, str], ArchivedPost] = {}
-            for record in islice(iterator, BATCH):
-                key = (record.platform, record.remote_id)
-                batch[key] = merge(batch[key], record) if key in batch else record
-            if not batch:
-                break
-            summary = summary + _upsert_batch(connection, batch, source, now)
+        db_time = _sqlite_time if connection.dialect.name == "sqlite" else _naive_utc
+        for batch in batches:
+            summary = summary + _upsert_batch(connection, batch, source, now, db_time)
             if progress:
                 progress(len(batch))
     return summary
@@ -166,55 +181,112 @@ def merge(old: ArchivedPost, new: ArchivedPost) -> ArchivedPost:
         raw=new.raw if new.raw is not None else old.raw)
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # the C encoder
+def _json_encoder() -> Callable[[object], str]:
+    """Compact JSON, non-ASCII kept: the same text as json.dumps(ensure_ascii=False, separators=(",", ":")).
+
+    The C encoder is built once rather than per call (json.dumps builds one each time, a
+    quarter of its cost on small values). No circular-reference check: the values are parsed
+    JSON or built from it, which cannot refer to themselves."""
+    from json import encoder
+
+    if encoder.c_make_encoder is None:
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    default = json.JSONEncoder().default  # raises TypeError naming the type, as json.dumps does
+    iterencode = encoder.c_make_encoder(None, default, encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+_dumps = _json_encoder()
 _POST_COLUMNS = [column.name for column in t.posts.c]
 
 
-def _entities(record: ArchivedPost) -> dict:
-    return {"hashtags": list(record.hashtags), "mentions": list(record.mentions),
-            "links": [[link.url, link.expanded_url, link.display_url] for link in record.links],
-            "media": list(record.media)}
+_POST_COLUMNS = [column.name for column in t.posts.c]
 
 
-class _Serialised:
-    """A record's JSON columns, serialised once, and the digest of everything a source said."""
+class Encoded(NamedTuple):
+    """A post as prepare() hands it over: plain values, its JSON columns as text."""
 
-    __slots__ = ("record", "metrics", "entities", "edits", "raw", "digest")
-
-    def __init__(self, record: ArchivedPost):
-        if record.kind not in KINDS:
-            raise ValueError(f"post {record.platform}/{record.remote_id}: kind {record.kind!r} is not one of {KINDS}")
-        self.record = record
-        self.metrics = _dumps(record.metrics)
-        self.entities = _dumps(_entities(record))
-        self.edits = _dumps(list(record.edit_history))
-        self.raw = _dumps(record.raw) if record.raw is not None else None
-        r = record
-        key = "\x1e".join(str(v) for v in (
-            r.account, r.created_at.isoformat(), r.text, r.kind, r.url, r.language, r.reply_to_id, r.reply_to_account,
-            r.conversation_id, r.quoted_id, r.reposted_id, r.source_app, r.deleted_at, self.metrics, self.entities,
-            self.edits, self.raw))
-        self.digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
-
-    def values(self, *, raw: str, sources: str, first_seen, now, db_time) -> tuple:
-        """The row in _POST_COLUMNS order, datetimes already in the driver's form (db_time)."""
-        r = self.record
-        return (r.platform, r.remote_id, r.account, db_time(r.created_at), r.text, r.kind, r.url, r.language,
-                r.reply_to_id, r.reply_to_account, r.conversation_id, r.quoted_id, r.reposted_id, r.source_app,
-                self.metrics, self.entities, self.edits, raw, sources,
-                db_time(r.deleted_at) if r.deleted_at else None, db_time(first_seen), db_time(now))
+    platform: str
+    remote_id: str
+    account: str
+    created_at: datetime
+    text: str
+    kind: str
+    url: str | None
+    language: str | None
+    reply_to_id: str | None
+    reply_to_account: str | None
+    conversation_id: str | None
+    quoted_id: str | None
+    reposted_id: str | None
+    source_app: str | None
+    metrics: str
+    entities: str
+    edit_history: str
+    raw: str | None  # the source's JSON
+    deleted_at: datetime | None
+    hashtags: tuple  # for the child tables
+    mentions: tuple
+    links: tuple  # (url, expanded_url)
 
 
-def _db_time(connection) -> Callable[[datetime], object]:
-    """How the driver takes a UTC datetime in this database, the way UTCDateTime stores it
-    (SQLite: SQLAlchemy's text form, so comparisons with bound values stay right; others: naive UTC)."""
-    if connection.dialect.name == "sqlite":
-        def sqlite_time(moment: datetime) -> str:
-            u = moment.astimezone(timezone.utc)
-            return (f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:{u.second:02d}"
-                    f".{u.microsecond:06d}")
-        return sqlite_time
-    return lambda moment: moment.astimezone(timezone.utc).replace(tzinfo=None)
+def _encoded(record: ArchivedPost) -> Encoded:
+    r = record
+    if r.kind not in KINDS:
+        raise ValueError(f"post {r.platform}/{r.remote_id}: kind {r.kind!r} is not one of {KINDS}")
+    entities = _dumps({"hashtags": list(r.hashtags), "mentions": list(r.mentions),
+                       "links": [[link.url, link.expanded_url, link.display_url] for link in r.links],
+                       "media": list(r.media)})
+    return Encoded(r.platform, r.remote_id, r.account, r.created_at, r.text, r.kind, r.url, r.language, r.reply_to_id,
+                   r.reply_to_account, r.conversation_id, r.quoted_id, r.reposted_id, r.source_app,
+                   _dumps(r.metrics), entities, _dumps(list(r.edit_history)) if r.edit_history else "[]",
+                   _dumps(r.raw) if r.raw is not None else None, r.deleted_at,
+                   r.hashtags, r.mentions, tuple((link.url, link.expanded_url) for link in r.links))
+
+
+def _digest(e: Encoded) -> str:
+    """The digest of everything a source said about a post (stored in `sources`): the fields as
+    str() (which f-string fields are, for these types) joined by \\x1e."""
+    key = (f"{e.account}\x1e{e.created_at.isoformat()}\x1e{e.text}\x1e{e.kind}\x1e{e.url}\x1e{e.language}\x1e"
+           f"{e.reply_to_id}\x1e{e.reply_to_account}\x1e{e.conversation_id}\x1e{e.quoted_id}\x1e{e.reposted_id}\x1e"
+           f"{e.source_app}\x1e{e.deleted_at}\x1e{e.metrics}\x1e{e.entities}\x1e{e.edit_history}\x1e{e.raw}")
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def _row(e: Encoded, *, raw: str, sources: str, first_seen, now, db_time) -> tuple:
+    """The posts row in _POST_COLUMNS order; created_at/deleted_at through db_time (the driver's
+    form), first_seen and now given in that form."""
+    return (e.platform, e.remote_id, e.account, db_time(e.created_at), e.text, e.kind, e.url, e.language,
+            e.reply_to_id, e.reply_to_account, e.conversation_id, e.quoted_id, e.reposted_id, e.source_app,
+            e.metrics, e.entities, e.edit_history, raw, sources,
+            db_time(e.deleted_at) if e.deleted_at else None, first_seen, now)
+
+
+def _children(e: Encoded, tags: list, handles: list, urls: list) -> None:
+    platform, remote_id = e.platform, e.remote_id
+    if e.hashtags:
+        tags += [(platform, remote_id, tag) for tag in dict.fromkeys(tag.lower() for tag in e.hashtags)]
+    if e.mentions:
+        handles += [(platform, remote_id, h) for h in dict.fromkeys(h.lower() for h in e.mentions)]
+    if e.links:
+        urls += [(platform, remote_id, index, url, expanded) for index, (url, expanded) in enumerate(e.links)]
+
+
+def _record_of(e: Encoded) -> ArchivedPost:
+    """The record (without raw) an Encoded was made from, read back as from the database."""
+    return _record({**e._asdict(), "raw": None}, raw=False)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """A UTC datetime the way UTCDateTime stores it in SQLite: SQLAlchemy's text form (always six
+    fractional digits, which isoformat leaves out when they are zero), so comparisons stay right."""
+    text_form = moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ")
+    return text_form if len(text_form) > 19 else text_form + ".000000"
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """A UTC datetime the way UTCDateTime stores it in other databases."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None:
@@ -226,16 +298,6 @@ def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None
                                f"VALUES ({', '.join([marker] * len(names))})", rows)
 
 
-def _children(record: ArchivedPost, tags: list, handles: list, urls: list) -> None:
-    platform, remote_id = record.platform, record.remote_id
-    if record.hashtags:
-        tags += [(platform, remote_id, tag) for tag in dict.fromkeys(tag.lower() for tag in record.hashtags)]
-    if record.mentions:
-        handles += [(platform, remote_id, h) for h in dict.fromkeys(h.lower() for h in record.mentions)]
-    if record.links:
-        urls += [(platform, remote_id, index, link.url, link.expanded_url) for index, link in enumerate(record.links)]
-
-
 def _with_source(raw_json: str, source: str, raw: str | None) -> str:
     stored = json.loads(raw_json) if raw_json else {}
     if raw is not None:
@@ -243,12 +305,11 @@ def _with_source(raw_json: str, source: str, raw: str | None) -> str:
     return _dumps(stored)
 
 
-def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> UpsertSummary:
+def _upsert_batch(connection, batch: list[Encoded], source: str, now: datetime, db_time) -> UpsertSummary:
     posts = t.posts
-    db_time = _db_time(connection)
     by_platform: dict[str, list[str]] = {}
-    for platform, remote_id in batch:
-        by_platform.setdefault(platform, []).append(remote_id)
+    for e in batch:
+        by_platform.setdefault(e.platform, []).append(e.remote_id)
     known: dict[tuple[str, str], dict] = {}
     for platform, ids in by_platform.items():
         for row in connection.execute(select(posts.c.platform, posts.c.remote_id, posts.c.sources)
@@ -258,17 +319,19 @@ def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> Upsert
     inserts, unchanged, changed = [], [], {}
     tags, handles, urls = [], [], []
     source_key = _dumps(source)
-    for key, record in batch.items():
-        serialised = _Serialised(record)
+    stored_now = db_time(now)
+    for e in batch:
+        key = (e.platform, e.remote_id)
+        digest = _digest(e)
         if key not in known:
-            raw = "{" + source_key + ":" + serialised.raw + "}" if serialised.raw is not None else "{}"
-            inserts.append(serialised.values(raw=raw, sources="{" + source_key + ":\"" + serialised.digest + "\"}",
-                                             first_seen=now, now=now, db_time=db_time))
-            _children(record, tags, handles, urls)
-        elif known[key].get(source) == serialised.digest:
+            raw = "{" + source_key + ":" + e.raw + "}" if e.raw is not None else "{}"
+            inserts.append(_row(e, raw=raw, sources="{" + source_key + ":\"" + digest + "\"}", first_seen=stored_now,
+                                now=stored_now, db_time=db_time))
+            _children(e, tags, handles, urls)
+        elif known[key].get(source) == digest:
             unchanged.append(key)
         else:
-            changed[key] = serialised
+            changed[key] = (e, digest)
 
     updated = 0
     if changed:
@@ -277,17 +340,18 @@ def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> Upsert
             ids = [remote_id for (p, remote_id) in changed if p == platform]
             for row in connection.execute(select(posts).where(posts.c.platform == platform,
                                                               posts.c.remote_id.in_(ids))):
-                serialised = changed[(row.platform, row.remote_id)]
+                e, digest = changed[(row.platform, row.remote_id)]
                 old = _record(row._mapping, raw=False)
-                merged = _Serialised(merge(old, replace(serialised.record, raw=None)))
-                if merged.record != old:
+                merged_record = merge(old, _record_of(e))
+                merged = _encoded(merged_record)
+                if merged_record != old:
                     updated += 1
-                sources = {**json.loads(row.sources), source: serialised.digest}
-                values = dict(zip(_POST_COLUMNS, merged.values(
-                    raw=_with_source(row.raw, source, serialised.raw), sources=_dumps(sources),
+                sources = {**json.loads(row.sources), source: digest}
+                values = dict(zip(_POST_COLUMNS, _row(
+                    merged, raw=_with_source(row.raw, source, e.raw), sources=_dumps(sources),
                     first_seen=row.first_seen_at, now=now, db_time=lambda moment: moment)))
                 updates.append({("b_" + k if k in ("platform", "remote_id") else k): v for k, v in values.items()})
-                _children(merged.record, tags, handles, urls)
+                _children(merged, tags, handles, urls)
         statement = (update(posts).where(posts.c.platform == bindparam("b_platform"),
                                          posts.c.remote_id == bindparam("b_remote_id"))
                      .values({k: bindparam(k) for k in updates[0] if not k.startswith("b_")}))
@@ -305,6 +369,7 @@ def _upsert_batch(connection, batch: dict, source: str, now: datetime) -> Upsert
         connection.execute(update(posts).where(posts.c.platform == platform, posts.c.remote_id.in_(ids))
                            .values(last_seen_at=now))
     return UpsertSummary(new=len(inserts), updated=updated, unchanged=len(batch) - len(inserts) - updated)
+
 
 
 # -- reading -------------------------------------------------------------------

@@ -265,3 +265,34 @@ def test_import_command_reads_several_files_and_keeps_earlier_ones_on_failure(tm
     assert count_posts(database, PostFilter(include_deleted=True)) == 7
     assert [p.remote_id for p in query_posts(database, PostFilter(search="ERSTE TWEET"))] == ["556000000000000001"]
     database.engine.dispose()
+
+
+# -- reading in a child process ---------------------------------------------------------------
+
+def test_one_cpu_imports_in_process_with_the_same_result(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    zip_path = write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))
+    assert "7 new, 0 updated, 0 unchanged" in run("import", zip_path, "--db", tmp_path / "a.db").output
+    assert "0 new, 0 updated, 7 unchanged" in run("import", zip_path, "--db", tmp_path / "a.db").output
+    broken = write_x_zip(tmp_path / "b.zip", {**x_archive_files(seed_tweets()), "data/tweets.js": "["})
+    result = run("import", broken, "--db", tmp_path / "a.db")
+    assert result.exit_code == 2 and "b.zip:data/tweets.js" in result.output
+
+
+def _numbers(count, fail_at=None):
+    for n in range(count):
+        if n == fail_at:
+            raise ImportFormatError("f.js", "is broken", record=n)
+        yield n
+
+
+def test_iterate_in_child_hands_over_items_errors_and_stops_early():
+    from archive.importers.background import iterate_in_child
+
+    assert list(iterate_in_child(_numbers, 5)) == [0, 1, 2, 3, 4]
+    with pytest.raises(ImportFormatError) as caught:
+        list(iterate_in_child(_numbers, 5, 3))
+    assert (caught.value.file, caught.value.record, str(caught.value)) == ("f.js", 3, "f.js: record 3: is broken")
+    items = iterate_in_child(_numbers, 10**9)
+    assert next(items) == 0
+    items.close()  # the child is stopped, not left running

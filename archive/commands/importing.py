@@ -1,6 +1,7 @@
 """`archive import PATH…`: detect each file's format, stream it into the store, one transaction per file."""
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -32,14 +33,30 @@ def progress_bar(label: str, *, enabled: bool, total: int | None = None, unit: s
 
 def import_path(database, path: Path, *, format_name: str = "auto", account: str | None = None, now: datetime,
                 progress=None):
-    """Import one file (or archive) in one transaction: (importer module, UpsertSummary)."""
+    """Import one file (or archive) in one transaction: (importer module, UpsertSummary).
+
+    With more than one CPU the file is read and its posts prepared in a child process while this
+    one writes to the database (see archive.importers.background); the result is the same."""
+    from archive.importers.background import iterate_in_child
     from archive.importers.detect import FORMATS, detect
-    from archive.store import upsert_posts
+    from archive.store import upsert_prepared
 
     module = detect(path) if format_name == "auto" else FORMATS[format_name]
-    summary = upsert_posts(database, module.iter_posts(path, account=account), source=module.SOURCE, now=now,
-                           progress=progress)
+    arguments = (module.__name__, path, account)
+    batches = (iterate_in_child(_prepared_batches, *arguments) if (os.cpu_count() or 1) > 1
+               else _prepared_batches(*arguments))
+    summary = upsert_prepared(database, batches, source=module.SOURCE, now=now, progress=progress)
     return module, summary
+
+
+def _prepared_batches(module_name: str, path: Path, account: str | None):
+    """The posts of path, read by the importer module_name, prepared for the store in batches."""
+    import importlib
+
+    from archive.store import prepare
+
+    module = importlib.import_module(module_name)
+    yield from prepare(module.iter_posts(path, account=account))
 
 
 @click.command("import")

@@ -1,0 +1,87 @@
+"""A generator run in a child process, its items handed over one at a time through a pipe.
+
+`archive import` reads and converts a file (ijson, the importer, serialising each post: pure
+Python) while it writes the previous batches to the database; on two cores that overlaps the
+two halves of the work. Memory stays bounded: the child waits until the parent has taken the
+item in the pipe, so at most about three items exist (being made, in the pipe, being used).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sys
+import threading
+from typing import Callable, Iterator
+
+from ..errors import ArchiveError, ImportFormatError
+
+_ITEM, _END, _ERROR = 0, 1, 2
+
+
+def iterate_in_child(function: Callable[..., Iterator], *args) -> Iterator:
+    """The items of function(*args), made in a child process; function is a module-level generator
+    function and args, items and errors must pickle. An error in the child is raised here (an
+    ImportFormatError with its file and record); when the caller stops early the child is stopped."""
+    context = _context()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, function, args), daemon=True)
+    process.start()
+    sender.close()  # so that recv() sees EOF if the child dies
+    try:
+        while True:
+            try:
+                kind, value = receiver.recv()
+            except EOFError:
+                process.join()
+                raise ArchiveError(f"the process reading the import stopped unexpectedly (exit status "
+                                   f"{process.exitcode})") from None
+            if kind == _ITEM:
+                yield value
+            elif kind == _END:
+                return
+            else:
+                raise _restored(value)
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+def _context():
+    # fork starts at once and needs nothing pickled but the items; it is only safe on Linux and in
+    # a process with no other threads (a lock held by another thread would stay locked in the child).
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _child(sender, function, args) -> None:
+    try:
+        for item in function(*args):
+            sender.send((_ITEM, item))
+        sender.send((_END, None))
+    except BaseException as error:
+        try:
+            sender.send((_ERROR, _portable(error)))
+        except OSError:  # the parent stopped listening
+            pass
+    finally:
+        sender.close()
+
+
+def _portable(error: BaseException):
+    if isinstance(error, ImportFormatError):  # its constructor does not take its own args back
+        return ("ImportFormatError", error.file, error.detail, error.record)
+    try:
+        pickle.dumps(error)
+        return error
+    except Exception:
+        return ArchiveError(f"{type(error).__name__}: {error}")
+
+
+def _restored(value) -> BaseException:
+    if isinstance(value, tuple) and value and value[0] == "ImportFormatError":
+        _, file, detail, record = value
+        return ImportFormatError(file, detail, record=record)
+    return value
