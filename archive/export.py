@@ -67,7 +67,7 @@ def write_csv(posts: Iterable[ArchivedPost], out: IO[str], rows: Rows, *, delimi
     writer.writerow(COLUMNS)
     count = 0
     for count, post in enumerate(posts, 1):
-        cells = [_text(v) for v in rows.values(post)]
+        cells = [v if type(v) is str else _text(v) for v in rows.values(post)]  # most cells are text already
         if excel:
             cells = ["'" + c if c.startswith(FORMULA_START) else c for c in cells]
         writer.writerow(cells)
