@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from .db import Database
 from .tables import accounts, scheduled_posts, sent_parts
@@ -62,10 +62,10 @@ class Claim:
 
 
 def _claim(connection, row_id_query, now: datetime, worker: str, lease: timedelta, *, recovered: bool):
+    # claimed_at is the first claim ever: recovery reads the timeline from there, so a post that went
+    # out during an earlier attempt (released after, say, a rate limit) is still found.
     values = {"state": "sending", "claimed_by": worker, "lease_until": now + lease, "updated_at": now,
-              "attempts": posts.attempts + 1}
-    if not recovered:
-        values["claimed_at"] = now
+              "attempts": posts.attempts + 1, "claimed_at": func.coalesce(posts.claimed_at, now)}
     row = connection.execute(
         update(scheduled_posts).where(posts.id == row_id_query.scalar_subquery())
         .values(**values).returning(*scheduled_posts.c)).first()

@@ -141,10 +141,9 @@ class Dispatcher:
             self._accounts = self._load_accounts()
             account = self._accounts[claim.account]
         now = self.clock()
-        if not claim.done and now > claim.due_at + claim.late:
-            late_by = now - claim.due_at
-            self._fail(claim, "missed", f"not posted: {_human(late_by)} after its due time, more than its "
-                                        f"'late' allowance of {_human(claim.late)}")
+        too_late = not claim.done and now > claim.due_at + claim.late
+        if too_late and not claim.recovered:
+            self._missed(claim, now)
             return
         try:
             platform = self._platform(account.info)
@@ -152,6 +151,19 @@ class Dispatcher:
             self.report.config_errors.append(str(error))
             self._defer(claim, str(error), now + CREDENTIALS_RETRY)
             return
+        # A post whose sender vanished mid-send may be out already: settle that before anything
+        # else (being late or over the daily cap must not hide a post that did go out).
+        if claim.recovered and (too_late or not platform.idempotent):
+            problem = self._recover(claim, platform)
+            if problem is not None:
+                self._fail(claim, "unknown", problem)
+                return
+            if len(claim.done) == len(claim.parts):
+                self._sent(claim)
+                return
+            if too_late and not claim.done:
+                self._missed(claim, now)
+                return
         if account.max_per_day is not None:
             sent = claims.sent_times_since(self.db, claim.account, now - DAY)
             needed = len(claim.parts) - len(claim.done)
@@ -161,15 +173,11 @@ class Dispatcher:
                 self._defer(claim, f"held back: {len(sent)} posts in the last 24 h, max_per_day is "
                                    f"{account.max_per_day}; next chance {frees_at:%Y-%m-%d %H:%M} UTC", frees_at)
                 return
-        if claim.recovered and not platform.idempotent:
-            problem = self._recover(claim, platform)
-            if problem is not None:
-                self._fail(claim, "unknown", problem)
-                return
-            if len(claim.done) == len(claim.parts):
-                self._sent(claim)
-                return
         self._send_parts(claim, platform, account.info)
+
+    def _missed(self, claim: Claim, now: datetime) -> None:
+        self._fail(claim, "missed", f"not posted: {_human(now - claim.due_at)} after its due time, more than "
+                                    f"its 'late' allowance of {_human(claim.late)}")
 
     def _platform(self, info: AccountInfo) -> Platform:
         if info.name not in self._platforms:

@@ -213,3 +213,33 @@ def test_recovery_finds_our_post_behind_hundreds_of_newer_ones(stage, fake_x):
     report = stage.run()
     assert report.count("sent") == 1 and dead is not None
     assert [p["text"] for p in fake_x.posts].count("Diep verstopt") == 1
+
+
+def test_abandoned_send_that_went_out_is_sent_even_when_now_too_late(stage, fake_x):
+    from campaign import claims
+
+    setup_x(stage, fake_x, f"- {{text: 'Wel verstuurd', at: {stage.at(-1)}, late: 30m}}\n"
+                           f"- {{text: 'Nooit aangekomen', at: {stage.at(-1)}, late: 30m}}\n")
+    claims.claim_next_due(stage.db, stage.now, "killed-worker", lease=timedelta(seconds=1))
+    claims.claim_next_due(stage.db, stage.now, "killed-worker", lease=timedelta(seconds=1))
+    fake_x.seed_post("Wel verstuurd")  # the first went out before its sender died; the second did not
+    stage.now += timedelta(hours=2)  # the machine was down long past the 'late' allowance
+    report = stage.run()
+    states = {r.payload["parts"][0]["text"]: r.state for r in stage.rows()}
+    assert states == {"Wel verstuurd": "sent", "Nooit aangekomen": "missed"}
+    assert [p["text"] for p in fake_x.posts] == ["Wel verstuurd"]
+    assert report.count("sent") == 1 and report.count("missed") == 1
+
+
+def test_rate_limited_release_keeps_the_first_claim_time_for_recovery(stage, fake_x):
+    setup_x(stage, fake_x, f"- {{text: 'Via een omweg', at: {stage.at(-1)}}}\n")
+    fake_x.inject("post", Fault.drop(store=True))  # out, but we never hear back ...
+    fake_x.inject("timeline", Fault.rate_limit())  # ... and cannot look: unknown
+    first = stage.run()
+    assert first.needs_attention[0].state == "unknown"
+    from campaign.manual import retry
+
+    retry(stage.db, first.needs_attention[0].post_id, stage.now)
+    stage.now += timedelta(minutes=10)
+    report = stage.run()  # X says duplicate; our own post since the first claim is found
+    assert report.count("sent") == 1 and len(fake_x.posts) == 1
