@@ -440,9 +440,47 @@ def query_posts(database: Database, post_filter: PostFilter = PostFilter(), *,
             yield _record(dict(zip(names, row)))
 
 
+class FlatPost:
+    """The fields of a post that a table row needs (CSV, XLSX), read without building a full
+    ArchivedPost: no raw JSON, media or edit history. Attribute names match ArchivedPost."""
+
+    __slots__ = ("platform", "remote_id", "account", "created_at", "text", "kind", "url", "language",
+                 "reply_to_id", "metrics", "hashtags", "mentions", "links", "deleted_at", "campaign_id",
+                 "occurrence_key")
+
+    def __init__(self, row: tuple, loads=json.loads):
+        (self.platform, self.remote_id, self.account, self.created_at, self.text, self.kind, self.url,
+         self.language, self.reply_to_id, metrics, entities, self.deleted_at, self.campaign_id,
+         self.occurrence_key) = row
+        self.metrics = loads(metrics)
+        entities = loads(entities)
+        self.hashtags = entities.get("hashtags", ())
+        self.mentions = entities.get("mentions", ())
+        links = entities.get("links")
+        self.links = tuple(Link(*link) for link in links) if links else ()
+
+
+def query_flat(database: Database, post_filter: PostFilter = PostFilter(), *,
+               batch: int = BATCH) -> Iterator[FlatPost]:
+    """Like query_posts, for exporters of flat rows: the same posts in the same order, as FlatPost."""
+    posts = t.posts
+    sent = _sent()
+    order = ((posts.c.created_at.desc(), posts.c.remote_id.desc()) if post_filter.newest_first
+             else (posts.c.created_at, posts.c.remote_id))
+    c = posts.c
+    statement = (select(c.platform, c.remote_id, c.account, c.created_at, c.text, c.kind, c.url, c.language,
+                        c.reply_to_id, c.metrics, c.entities, c.deleted_at, sent.c.campaign_id,
+                        sent.c.occurrence_key)
+                 .select_from(_joined(sent)).where(_where(post_filter, sent)).order_by(*order))
+    if post_filter.limit is not None:
+        statement = statement.limit(post_filter.limit)
+    with database.transaction() as connection:
+        for row in connection.execution_options(yield_per=batch).execute(statement):
+            yield FlatPost(row)
+
+
 def count_posts(database: Database, post_filter: PostFilter = PostFilter()) -> int:
     """How many posts query_posts would yield (for progress bars). Raises DatabaseError."""
-    posts = t.posts
     sent = _sent()
     statement = select(func.count()).select_from(_joined(sent)).where(_where(post_filter, sent))
     with database.transaction() as connection:

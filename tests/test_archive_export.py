@@ -107,3 +107,15 @@ def test_write_csv_streams(tmp_path):
     seen = []
     assert write_csv(posts(), out, Rows(), progress=seen.append) == 5000
     assert sum(seen) == 5000
+
+
+def test_flat_rows_for_tables_equal_full_posts(archive_db):
+    from archive.store import query_flat
+
+    database = open_archive(archive_db)
+    rows = Rows(now=datetime(2020, 11, 27, tzinfo=timezone.utc))
+    for post_filter in (PostFilter(), PostFilter(newest_first=True, limit=3), PostFilter(hashtag="zelfstandigeteams")):
+        full, flat = io.StringIO(), io.StringIO()
+        write_csv(query_posts(database, post_filter), full, rows)
+        write_csv(query_flat(database, post_filter), flat, rows)
+        assert flat.getvalue() == full.getvalue() and full.getvalue().count("\n") > 1

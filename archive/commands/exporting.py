@@ -64,7 +64,7 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         archive export --format xlsx -o tas.xlsx --from 2015-01-01 --until 2015-03-31 --hashtag zelfstandigeteams
     """
     from archive import export
-    from archive.store import count_posts, open_archive, query_posts
+    from archive.store import count_posts, open_archive, query_flat, query_posts
 
     zone = zone_of(zone_name)
     now = parse_moment(now_text, zone) if now_text else datetime.now(timezone.utc)
@@ -79,7 +79,10 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
     database = open_archive(db_url, posts_file=posts_file)
     try:
         total = count_posts(database, post_filter) if show else None
-        posts = query_posts(database, post_filter, with_raw=format_name in ("jsonl", "json"))
+        if format_name in ("jsonl", "json"):  # every field
+            posts = query_posts(database, post_filter, with_raw=True)
+        else:  # table rows need only some fields: read just those
+            posts = query_flat(database, post_filter)
         target = output.with_name(output.name + ".part") if output else None
         try:
             with progress_bar("export", enabled=show, total=total) as advance:
