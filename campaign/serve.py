@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Mapping
@@ -61,6 +62,9 @@ class Server:
         self.worker = claims.new_worker_id()
         self.stopping = threading.Event()
         self.dispatch_lock = threading.Lock()
+        # APScheduler's shutdown holds its job-store lock while it waits for running jobs, so a job
+        # must not be inside add_job/remove_job then: arming and shutting down take turns on this.
+        self.arm_lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone=timezone.utc,
             executors={"default": ThreadPoolExecutor(3)},
@@ -89,7 +93,8 @@ class Server:
         self.arm()
         log.info(logfmt(event="serve-start", worker=self.worker, file=self.posts_file, db=self.db.display))
         try:
-            self.scheduler.start()
+            if not self.stopping.is_set():
+                self.scheduler.start()
         finally:
             self._unregister()
             log.info(logfmt(event="serve-stop", worker=self.worker))
@@ -101,8 +106,17 @@ class Server:
         self.stopping.set()
         log.info(logfmt(event="stopping", signal=signal.Signals(signum).name,
                         detail="finishing the post in flight"))
-        # Waits for a dispatch in progress: the dispatcher stops taking posts once `stopping` is set.
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        threading.Thread(target=self._shutdown, daemon=True).start()
+
+    def _shutdown(self) -> None:
+        """Wait for a dispatch in progress (it takes no new post once `stopping` is set), then stop."""
+        with self.arm_lock:  # no job is arming any more, and none will: `stopping` is set
+            pass
+        deadline = time.monotonic() + 30
+        while not self.scheduler.running and time.monotonic() < deadline:
+            time.sleep(0.05)  # a signal during start-up: let the scheduler start, then stop it
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
 
     def _on_reload(self, signum, frame) -> None:
         log.info(logfmt(event="reload", signal="SIGHUP"))
@@ -112,15 +126,16 @@ class Server:
     # -- jobs ----------------------------------------------------------------------
     def arm(self) -> None:
         """(Re)schedule the single wake-up job at the next moment there may be work."""
-        if self.stopping.is_set():
-            return
-        wake = claims.next_wakeup(self.db)
-        if wake is None:
-            if self.scheduler.get_job("dispatch"):
-                self.scheduler.remove_job("dispatch")
-            return
-        self.scheduler.add_job(self.dispatch, "date", run_date=max(wake, utcnow()), id="dispatch",
-                               replace_existing=True)
+        with self.arm_lock:
+            if self.stopping.is_set():
+                return
+            wake = claims.next_wakeup(self.db)
+            if wake is None:
+                if self.scheduler.get_job("dispatch"):
+                    self.scheduler.remove_job("dispatch")
+                return
+            self.scheduler.add_job(self.dispatch, "date", run_date=max(wake, utcnow()), id="dispatch",
+                                   replace_existing=True)
 
     def dispatch(self) -> None:
         with self.dispatch_lock:

@@ -157,3 +157,14 @@ def test_status_shows_the_running_server(stage, fake_mastodon):
         assert serving.stop() == 0
     result = CliRunner().invoke(main, ["status", str(stage.posts_file), "--db", stage.db_url])
     assert "serve running" not in result.output
+
+
+def test_sigterm_at_any_moment_stops_cleanly(stage, fake_mastodon):
+    """Signals land during start-up, while arming the next wake-up, and while idle: always exit 0."""
+    setup_m(stage, fake_mastodon, "".join(f"- {{text: 'snel {n}', at: '{local(soon(1))}'}}\n"
+                                          for n in range(3)))
+    for delay in (0.0, 0.9, 1.1, 1.3, 2.5):
+        serving = Serving(stage)
+        time.sleep(delay)
+        assert serving.stop(timeout=15) == 0, serving.text()
+        assert "event=serve-stop" in serving.text()
