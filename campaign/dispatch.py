@@ -189,23 +189,30 @@ class Dispatcher:
         self._outcome(claim, "sent", url=first.remote_url)
 
     # -- recovery ------------------------------------------------------------
-    def _find_ours(self, claim: Claim, platform: Platform, text: str) -> RemotePost | None:
-        """Our text on the account's timeline since the post was first claimed (raises PlatformError)."""
+    def _find_ours(self, claim: Claim, platform: Platform, text: str,
+                   recent: list[RemotePost] | None = None) -> RemotePost | None:
+        """Our text on the account's timeline since the post was first claimed: from `recent` when
+        given (one read for several parts), else read now (raises PlatformError)."""
+        if recent is None:
+            recent = platform.recent_posts(claim.claimed_at - CLOCK_SKEW)
         known = {part.remote_id for part in claim.done.values()}
-        candidates = [post for post in platform.recent_posts(claim.claimed_at - CLOCK_SKEW)
-                      if post.id not in known and platform.same_text(text, post.text)]
+        candidates = [post for post in recent if post.id not in known and platform.same_text(text, post.text)]
         candidates.sort(key=lambda post: post.created_at or claim.claimed_at)
         return candidates[0] if candidates else None
 
     def _recover(self, claim: Claim, platform: Platform) -> str | None:
         """After a lost send: adopt parts that did go out; None when we know where we stand."""
-        for index in range(claim.next_part(), len(claim.parts)):
-            try:
-                found = self._find_ours(claim, platform, claim.parts[index]["text"])
-            except PlatformError as error:
-                return (f"the previous attempt was interrupted and the timeline could not be read to check "
-                        f"whether part {index + 1} went out ({error}); check the account, then run "
-                        f"'campaign resolve {claim.id} --sent URL' or 'campaign retry {claim.id}'")
+        first = claim.next_part()
+        if first >= len(claim.parts):
+            return None
+        try:
+            recent = platform.recent_posts(claim.claimed_at - CLOCK_SKEW)
+        except PlatformError as error:
+            return (f"the previous attempt was interrupted and the timeline could not be read to check "
+                    f"whether part {first + 1} went out ({error}); check the account, then run "
+                    f"'campaign resolve {claim.id} --sent URL' or 'campaign retry {claim.id}'")
+        for index in range(first, len(claim.parts)):
+            found = self._find_ours(claim, platform, claim.parts[index]["text"], recent)
             if found is None:
                 return None
             if not claims.record_part(self.db, claim, index, found.id, found.url, found.ref or None, self.clock(),

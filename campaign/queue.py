@@ -158,26 +158,25 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
     return summary
 
 
-def _sync_accounts(connection, plan: Plan, now: datetime) -> None:
-    table = accounts.c
-    rows = {row.name: row for row in connection.execute(select(accounts))}
-    for account in plan.file.accounts.values():
-        fields = {"platform": account.platform, "handle": account.handle, "instance": account.instance,
-                  "max_per_day": account.max_per_day}
-        row = rows.get(account.name)
+def _upsert_by_key(connection, table, key: str, wanted: dict, now: datetime) -> None:
+    """Insert rows that are missing and update rows whose fields differ; wanted: key -> fields."""
+    rows = {getattr(row, key): row for row in connection.execute(select(table))}
+    for value, fields in wanted.items():
+        row = rows.get(value)
         if row is None:
-            connection.execute(insert(accounts).values(name=account.name, updated_at=now, **fields))
-        elif any(getattr(row, k) != v for k, v in fields.items()):
-            connection.execute(update(accounts).where(table.name == account.name).values(updated_at=now, **fields))
+            connection.execute(insert(table).values({key: value, "updated_at": now, **fields}))
+        elif any(getattr(row, name) != field for name, field in fields.items()):
+            connection.execute(update(table).where(table.c[key] == value).values(updated_at=now, **fields))
+
+
+def _sync_accounts(connection, plan: Plan, now: datetime) -> None:
+    _upsert_by_key(connection, accounts, "name", {
+        account.name: {"platform": account.platform, "handle": account.handle, "instance": account.instance,
+                       "max_per_day": account.max_per_day}
+        for account in plan.file.accounts.values()}, now)
 
 
 def _sync_campaigns(connection, plan: Plan, now: datetime) -> None:
-    table = campaigns.c
-    rows = {row.id: row for row in connection.execute(select(campaigns))}
-    for campaign in plan.file.campaigns.values():
-        fields = {"name": campaign.name, "timezone": campaign.timezone}
-        row = rows.get(campaign.id)
-        if row is None:
-            connection.execute(insert(campaigns).values(id=campaign.id, updated_at=now, **fields))
-        elif (row.name, row.timezone) != (campaign.name, campaign.timezone):
-            connection.execute(update(campaigns).where(table.id == campaign.id).values(updated_at=now, **fields))
+    _upsert_by_key(connection, campaigns, "id", {
+        campaign.id: {"name": campaign.name, "timezone": campaign.timezone}
+        for campaign in plan.file.campaigns.values()}, now)

@@ -13,10 +13,14 @@ and archive.importers.detect chooses one for a path.
 """
 from __future__ import annotations
 
+import gzip
 import html
+import json
 import re
 from datetime import datetime, timezone
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Iterator
 
 from ..errors import ImportFormatError
 
@@ -128,3 +132,24 @@ class Prefixed:
             data, self._buffer = self._buffer[:size], self._buffer[size:]
             return data
         return self._raw.read(size)
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, decoded JSON) of each non-blank line of a JSONL file (.gz too), streamed.
+    Raises ImportFormatError naming the line that is not JSON, or the last line read when the
+    file itself breaks."""
+    number = 0
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ImportFormatError(str(path), f"is not valid JSON ({error.msg} at column {error.colno}; "
+                                                       "truncated or damaged?)", record=number) from None
+                yield number, data
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        raise ImportFormatError(str(path), f"cannot be read after record {number}: {error}") from None

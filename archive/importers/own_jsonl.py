@@ -3,14 +3,12 @@ field of ArchivedPost, so export → import is lossless. `to_json`/`from_json` a
 """
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import ImportFormatError
 from ..records import ArchivedPost, Link
-from . import parse_iso_time
+from . import json_lines, parse_iso_time
 
 SOURCE = "praatmee-jsonl"
 FORMAT = "praatmee-archive/1"
@@ -57,24 +55,11 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
     """Every post in an own JSONL export (account is ignored: each line names its own).
     Raises ImportFormatError naming the line."""
     path = Path(path)
-    number = 0
-    try:
-        opener = gzip.open if path.suffix.lower() == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ImportFormatError(str(path), f"is not valid JSON ({error.msg} at column {error.colno}; "
-                                                       "truncated or damaged?)", record=number) from None
-                try:
-                    if not looks_like(data):
-                        raise ValueError(f"not a {FORMAT} record")
-                    yield from_json(data)
-                except (KeyError, ValueError, TypeError, AttributeError) as error:
-                    raise ImportFormatError(str(path), f"cannot be read ({type(error).__name__}: {error})",
-                                            record=number) from None
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise ImportFormatError(str(path), f"cannot be read after record {number}: {error}") from None
+    for number, data in json_lines(path):
+        try:
+            if not looks_like(data):
+                raise ValueError(f"not a {FORMAT} record")
+            yield from_json(data)
+        except (KeyError, ValueError, TypeError, AttributeError) as error:
+            raise ImportFormatError(str(path), f"cannot be read ({type(error).__name__}: {error})",
+                                    record=number) from None

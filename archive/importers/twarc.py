@@ -6,25 +6,17 @@ compressed. Users and media are resolved from the page's `includes`.
 """
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import ImportFormatError
 from ..records import ArchivedPost, Link
-from . import as_int, parse_iso_time, unescape
+from . import as_int, json_lines, parse_iso_time, unescape
 
 SOURCE = "twarc"
 
 _METRICS = (("like_count", "likes"), ("retweet_count", "reposts"), ("reply_count", "replies"),
             ("quote_count", "quotes"), ("impression_count", "impressions"), ("bookmark_count", "bookmarks"))
-
-
-def open_text(path: Path):
-    if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
 
 
 def looks_like(first: dict) -> bool:
@@ -37,33 +29,21 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
     """Every tweet in a twarc2 JSONL file. account: used when a tweet's author cannot be resolved.
     Raises ImportFormatError naming the line (record) that cannot be read."""
     path = Path(path)
-    number = 0
-    try:
-        with open_text(path) as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    document = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ImportFormatError(str(path), f"is not valid JSON ({error.msg} at column {error.colno}; "
-                                                       "truncated or damaged?)", record=number) from None
-                try:
-                    if isinstance(document, dict) and isinstance(document.get("data"), list):
-                        includes = document.get("includes") or {}
-                        users = {u["id"]: u for u in includes.get("users") or ()}
-                        media = {m["media_key"]: m for m in includes.get("media") or ()}
-                        for tweet in document["data"]:
-                            yield post_from_tweet(tweet, users, media, account)
-                    elif isinstance(document, dict) and "id" in document:
-                        yield post_from_tweet(document, {}, {}, account)
-                    else:
-                        raise ValueError("neither a twarc2 page nor a tweet")
-                except (KeyError, ValueError, TypeError, AttributeError) as error:
-                    raise ImportFormatError(str(path), f"cannot be read ({type(error).__name__}: {error})",
-                                            record=number) from None
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise ImportFormatError(str(path), f"cannot be read after record {number}: {error}") from None
+    for number, document in json_lines(path):
+        try:
+            if isinstance(document, dict) and isinstance(document.get("data"), list):
+                includes = document.get("includes") or {}
+                users = {u["id"]: u for u in includes.get("users") or ()}
+                media = {m["media_key"]: m for m in includes.get("media") or ()}
+                for tweet in document["data"]:
+                    yield post_from_tweet(tweet, users, media, account)
+            elif isinstance(document, dict) and "id" in document:
+                yield post_from_tweet(document, {}, {}, account)
+            else:
+                raise ValueError("neither a twarc2 page nor a tweet")
+        except (KeyError, ValueError, TypeError, AttributeError) as error:
+            raise ImportFormatError(str(path), f"cannot be read ({type(error).__name__}: {error})",
+                                    record=number) from None
 
 
 def post_from_tweet(tweet: dict, users: dict, media: dict, account: str | None) -> ArchivedPost:

@@ -28,27 +28,37 @@ class XPlatform:
     def __init__(self, account: AccountInfo, secrets: dict[str, str], *, api_base: str | None = None,
                  timeout: float = TIMEOUT_SECONDS):
         self.account = account
-        self.client = tweepy.Client(
-            consumer_key=secrets["api_key"], consumer_secret=secrets["api_secret"],
-            access_token=secrets["access_token"], access_token_secret=secrets["access_token_secret"],
-            wait_on_rate_limit=False)
-        mount(self.client.session, timeout, api_base)
-        self._raw = tweepy.Client(  # the same account, answering plain dicts (the archive's timeline reads)
-            consumer_key=secrets["api_key"], consumer_secret=secrets["api_secret"],
-            access_token=secrets["access_token"], access_token_secret=secrets["access_token_secret"],
-            return_type=dict, wait_on_rate_limit=False)
-        mount(self._raw.session, timeout, api_base)
-        self._auth = tweepy.OAuth1UserHandler(secrets["api_key"], secrets["api_secret"],
-                                              secrets["access_token"], secrets["access_token_secret"])
+        self._secrets = secrets
         self._api_base = api_base
         self._timeout = timeout
+        self.client = self._client(tweepy.Response)
+        self._raw_client = None
         self._api = None
         self._me = None
+
+    def _client(self, return_type) -> tweepy.Client:
+        secrets = self._secrets
+        client = tweepy.Client(
+            consumer_key=secrets["api_key"], consumer_secret=secrets["api_secret"],
+            access_token=secrets["access_token"], access_token_secret=secrets["access_token_secret"],
+            return_type=return_type, wait_on_rate_limit=False)
+        mount(client.session, self._timeout, self._api_base)
+        return client
+
+    @property
+    def _raw(self) -> tweepy.Client:
+        """The same account answering plain dicts, for the archive's timeline reads (built on first use)."""
+        if self._raw_client is None:
+            self._raw_client = self._client(dict)
+        return self._raw_client
 
     @property
     def api(self) -> tweepy.API:
         if self._api is None:
-            self._api = tweepy.API(self._auth, timeout=self._timeout, wait_on_rate_limit=False)
+            secrets = self._secrets
+            auth = tweepy.OAuth1UserHandler(secrets["api_key"], secrets["api_secret"],
+                                            secrets["access_token"], secrets["access_token_secret"])
+            self._api = tweepy.API(auth, timeout=self._timeout, wait_on_rate_limit=False)
             mount(self._api.session, self._timeout, self._api_base)
         return self._api
 
