@@ -54,7 +54,9 @@ def _text(value) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.isoformat(sep=" ", timespec="seconds")
-        return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if value.tzinfo is not timezone.utc:
+            value = value.astimezone(timezone.utc)
+        return value.isoformat(timespec="seconds")[:19] + "Z"  # without the "+00:00"
     return str(value)
 
 

@@ -19,8 +19,12 @@ class Link:
     display_url: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ArchivedPost:
+    """One post as a value. Treat it as immutable (dataclasses.replace makes a changed copy); it is
+    not declared frozen because a frozen dataclass costs five times as much to build, and importers
+    build one per post."""
+
     platform: str  # x | mastodon | bluesky
     remote_id: str  # unique per platform (X: id_str; Mastodon: status id; Bluesky: at:// uri)
     account: str  # the account's handle without '@' (e.g. teamsaantstuur)

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import and_, bindparam, delete, exc, exists, func, insert, select, text, true, update
+import orjson
+from sqlalchemy import and_, exc, exists, func, insert, select, text, true, update
 
 from campaign.db import Database, database_url
 
@@ -127,34 +128,40 @@ def upsert_posts(database: Database, records: Iterable[ArchivedPost], *, source:
     campaign_id/occurrence_key of the records are ignored (they are derived at query time).
     Raises DatabaseError; exceptions from `records` propagate after the rollback.
     """
-    return upsert_prepared(database, prepare(records), source=source, now=now, progress=progress)
+    return upsert_prepared(database, prepare(records, source=source), source=source, now=now, progress=progress)
 
 
-def prepare(records: Iterable[ArchivedPost]) -> Iterator[list[Encoded]]:
-    """records in batches for upsert_prepared: up to BATCH posts, duplicates within a batch merged,
-    each post's JSON columns serialised. No database; the batches pickle cheaply (`archive import`
-    prepares them in a second process while the first writes)."""
+def prepare(records: Iterable[ArchivedPost], *, source: str) -> Iterator[list[tuple]]:
+    """records as upsert_prepared takes them: lists of up to BATCH tuples, each what the source
+    said of one post, in _SAID_COLUMNS order and the form the database takes (plain str and
+    None, which pickle cheaply). No database: `archive import` prepares the batches in a second
+    process while the first writes. Each record is encoded as it arrives, so its parsed JSON is
+    freed at once."""
+    source_key = _dumps(source)
     iterator = iter(records)
     while True:
-        batch: dict[tuple[str, str], ArchivedPost] = {}
-        for record in islice(iterator, BATCH):
-            key = (record.platform, record.remote_id)
-            batch[key] = merge(batch[key], record) if key in batch else record
+        batch = [_said(record, source_key) for record in islice(iterator, BATCH)]
         if not batch:
             return
-        yield [_encoded(record) for record in batch.values()]
+        yield batch
 
 
-def upsert_prepared(database: Database, batches: Iterable[list[Encoded]], *, source: str, now: datetime,
+def upsert_prepared(database: Database, batches: Iterable[list[tuple]], *, source: str, now: datetime,
                     progress: Callable[[int], None] | None = None) -> UpsertSummary:
     """upsert_posts for records already prepared (by prepare); same transaction, same result."""
     summary = UpsertSummary()
     with database.transaction(write=True) as connection:
-        db_time = _sqlite_time if connection.dialect.name == "sqlite" else _naive_utc
-        for batch in batches:
-            summary = summary + _upsert_batch(connection, batch, source, now, db_time)
-            if progress:
-                progress(len(batch))
+        if connection.dialect.name == "sqlite":
+            # The default 2 MB page cache makes a long import re-read index pages it has just written.
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+        try:
+            for batch in batches:
+                summary = summary + _upsert_batch(connection, batch, source, now)
+                if progress:
+                    progress(len(batch))
+        finally:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default; the connection is pooled
     return summary
 
 
@@ -184,109 +191,123 @@ def merge(old: ArchivedPost, new: ArchivedPost) -> ArchivedPost:
 def _json_encoder() -> Callable[[object], str]:
     """Compact JSON, non-ASCII kept: the same text as json.dumps(ensure_ascii=False, separators=(",", ":")).
 
-    The C encoder is built once rather than per call (json.dumps builds one each time, a
-    quarter of its cost on small values). No circular-reference check: the values are parsed
-    JSON or built from it, which cannot refer to themselves."""
+    orjson writes it four times as fast as the standard library, which matters for the raw JSON
+    of every imported post. What orjson refuses (a lone surrogate, an integer beyond 64 bits, a
+    non-string key) goes through the standard library's C encoder, built once rather than per
+    call; no circular-reference check: the values are parsed JSON or built from it."""
     from json import encoder
 
-    if encoder.c_make_encoder is None:
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     default = json.JSONEncoder().default  # raises TypeError naming the type, as json.dumps does
-    iterencode = encoder.c_make_encoder(None, default, encoder.encode_basestring, None, ":", ",", False, False, True)
-    return lambda value: "".join(iterencode(value, 0))
+    if encoder.c_make_encoder is None:
+        standard = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    else:
+        iterencode = encoder.c_make_encoder(None, default, encoder.encode_basestring, None, ":", ",", False, False,
+                                            True)
+
+        def standard(value):
+            return "".join(iterencode(value, 0))
+
+    fast, refused = orjson.dumps, orjson.JSONEncodeError
+
+    def dumps(value) -> str:
+        try:
+            return fast(value).decode()
+        except refused:
+            return standard(value)
+
+    return dumps
 
 
 _dumps = _json_encoder()
+_loads = orjson.loads
 _POST_COLUMNS = [column.name for column in t.posts.c]
+IMPORT_CACHE_KIB = 64 * 1024
 
 
-_POST_COLUMNS = [column.name for column in t.posts.c]
+def _utc_text(moment: datetime) -> str:
+    """An aware datetime as UTC text, the way UTCDateTime stores it in SQLite (SQLAlchemy's form:
+    always six fractional digits, so text comparisons order correctly); PostgreSQL reads the
+    same text into its timestamp columns. A naive datetime is refused, as UTCDateTime does."""
+    if moment.tzinfo is not timezone.utc:
+        if moment.tzinfo is None:
+            raise ValueError(f"naive datetime {moment.isoformat()} given to the archive; use aware datetimes")
+        moment = moment.astimezone(timezone.utc)
+    text_form = moment.isoformat(" ")  # "2015-01-27 10:00:00+00:00", or with ".ffffff" before the offset
+    return text_form[:19] + ".000000" if len(text_form) == 25 else text_form[:26]
 
 
-class Encoded(NamedTuple):
-    """A post as prepare() hands it over: plain values, its JSON columns as text."""
-
-    platform: str
-    remote_id: str
-    account: str
-    created_at: datetime
-    text: str
-    kind: str
-    url: str | None
-    language: str | None
-    reply_to_id: str | None
-    reply_to_account: str | None
-    conversation_id: str | None
-    quoted_id: str | None
-    reposted_id: str | None
-    source_app: str | None
-    metrics: str
-    entities: str
-    edit_history: str
-    raw: str | None  # the source's JSON
-    deleted_at: datetime | None
-    hashtags: tuple  # for the child tables
-    mentions: tuple
-    links: tuple  # (url, expanded_url)
+def _from_utc_text(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc) if value else None
 
 
-def _encoded(record: ArchivedPost) -> Encoded:
-    r = record
+# A post's values as prepare() gives them: the posts row up to raw, then deleted_at.
+_SAID_COLUMNS = _POST_COLUMNS[:_POST_COLUMNS.index("raw") + 1] + ["deleted_at"]
+_ENTITIES, _RAW = _SAID_COLUMNS.index("entities"), _SAID_COLUMNS.index("raw")
+
+
+def _said(r: ArchivedPost, source_key: str) -> tuple:
+    """What a source said of a post, in _SAID_COLUMNS order and the database's form (times as UTC
+    text, JSON columns as text, the raw JSON under the source's name)."""
     if r.kind not in KINDS:
         raise ValueError(f"post {r.platform}/{r.remote_id}: kind {r.kind!r} is not one of {KINDS}")
+    links = r.links
     entities = _dumps({"hashtags": list(r.hashtags), "mentions": list(r.mentions),
-                       "links": [[link.url, link.expanded_url, link.display_url] for link in r.links],
+                       "links": [[link.url, link.expanded_url, link.display_url] for link in links] if links else [],
                        "media": list(r.media)})
-    return Encoded(r.platform, r.remote_id, r.account, r.created_at, r.text, r.kind, r.url, r.language, r.reply_to_id,
-                   r.reply_to_account, r.conversation_id, r.quoted_id, r.reposted_id, r.source_app,
-                   _dumps(r.metrics), entities, _dumps(list(r.edit_history)) if r.edit_history else "[]",
-                   _dumps(r.raw) if r.raw is not None else None, r.deleted_at,
-                   r.hashtags, r.mentions, tuple((link.url, link.expanded_url) for link in r.links))
+    return (r.platform, r.remote_id, r.account, _utc_text(r.created_at), r.text, r.kind, r.url, r.language,
+            r.reply_to_id, r.reply_to_account, r.conversation_id, r.quoted_id, r.reposted_id, r.source_app,
+            _dumps(r.metrics), entities, _dumps(list(r.edit_history)) if r.edit_history else "[]",
+            "{" + source_key + ":" + _dumps(r.raw) + "}" if r.raw is not None else "{}", _said_deleted(r))
 
 
-def _digest(e: Encoded) -> str:
-    """The digest of everything a source said about a post (stored in `sources`): the fields as
-    str() (which f-string fields are, for these types) joined by \\x1e."""
-    key = (f"{e.account}\x1e{e.created_at.isoformat()}\x1e{e.text}\x1e{e.kind}\x1e{e.url}\x1e{e.language}\x1e"
-           f"{e.reply_to_id}\x1e{e.reply_to_account}\x1e{e.conversation_id}\x1e{e.quoted_id}\x1e{e.reposted_id}\x1e"
-           f"{e.source_app}\x1e{e.deleted_at}\x1e{e.metrics}\x1e{e.entities}\x1e{e.edit_history}\x1e{e.raw}")
-    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+def _digest(said: tuple) -> str:
+    """The digest of what a source said of a post (kept in `sources`, so that importing the same
+    data again is recognised): str() of each value, joined by \x1e, which JSON text cannot hold."""
+    return hashlib.sha256("\x1e".join(map(str, said)).encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
-def _row(e: Encoded, *, raw: str, sources: str, first_seen, now, db_time) -> tuple:
-    """The posts row in _POST_COLUMNS order; created_at/deleted_at through db_time (the driver's
-    form), first_seen and now given in that form."""
-    return (e.platform, e.remote_id, e.account, db_time(e.created_at), e.text, e.kind, e.url, e.language,
-            e.reply_to_id, e.reply_to_account, e.conversation_id, e.quoted_id, e.reposted_id, e.source_app,
-            e.metrics, e.entities, e.edit_history, raw, sources,
-            db_time(e.deleted_at) if e.deleted_at else None, first_seen, now)
+def _row(said: tuple, sources: str, first_seen: str, last_seen: str) -> tuple:
+    """The archive_posts row (in _POST_COLUMNS order) of what a source said."""
+    return said[:-1] + (sources, said[-1], first_seen, last_seen)
 
 
-def _children(e: Encoded, tags: list, handles: list, urls: list) -> None:
-    platform, remote_id = e.platform, e.remote_id
-    if e.hashtags:
-        tags += [(platform, remote_id, tag) for tag in dict.fromkeys(tag.lower() for tag in e.hashtags)]
-    if e.mentions:
-        handles += [(platform, remote_id, h) for h in dict.fromkeys(h.lower() for h in e.mentions)]
-    if e.links:
-        urls += [(platform, remote_id, index, url, expanded) for index, (url, expanded) in enumerate(e.links)]
+def _children(said: tuple, tags: list, handles: list, urls: list) -> None:
+    """Add the child-table rows of a post (from its entities JSON) to tags, handles and urls."""
+    platform, remote_id = said[0], said[1]
+    entities = _loads(said[_ENTITIES])
+    if entities["hashtags"]:
+        tags.extend([(platform, remote_id, tag) for tag in dict.fromkeys([tag.lower() for tag in entities["hashtags"]])])
+    if entities["mentions"]:
+        handles.extend([(platform, remote_id, h) for h in dict.fromkeys([h.lower() for h in entities["mentions"]])])
+    if entities["links"]:
+        urls.extend([(platform, remote_id, index, link[0], link[1]) for index, link in enumerate(entities["links"])])
 
 
-def _record_of(e: Encoded) -> ArchivedPost:
-    """The record (without raw) an Encoded was made from, read back as from the database."""
-    return _record({**e._asdict(), "raw": None}, raw=False)
+def _without_duplicates(batch: list[tuple], keys: list[tuple[str, str]], source_key: str) -> list[tuple]:
+    """batch with the posts it holds more than once (twarc files repeat tweets) merged into the
+    place of their first appearance, later values winning as in merge()."""
+    merged: dict[tuple[str, str], tuple] = {}
+    for key, said in zip(keys, batch):
+        if key not in merged:
+            merged[key] = said
+            continue
+        earlier = merged[key]
+        record = merge(_record_of(earlier), _record_of(said))
+        raw = said[_RAW] if said[_RAW] != "{}" else earlier[_RAW]
+        merged[key] = _said(record, source_key)[:_RAW] + (raw, _said_deleted(record))
+    return list(merged.values())
 
 
-def _sqlite_time(moment: datetime) -> str:
-    """A UTC datetime the way UTCDateTime stores it in SQLite: SQLAlchemy's text form (always six
-    fractional digits, which isoformat leaves out when they are zero), so comparisons stay right."""
-    text_form = moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ")
-    return text_form if len(text_form) > 19 else text_form + ".000000"
+def _said_deleted(record: ArchivedPost) -> str | None:
+    return _utc_text(record.deleted_at) if record.deleted_at is not None else None
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    """A UTC datetime the way UTCDateTime stores it in other databases."""
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+def _record_of(said: tuple) -> ArchivedPost:
+    """The record (without raw) of a post's values in _SAID_COLUMNS order."""
+    mapping = dict(zip(_SAID_COLUMNS, said))
+    mapping["created_at"] = _from_utc_text(mapping["created_at"])
+    mapping["deleted_at"] = _from_utc_text(mapping["deleted_at"])
+    return _record(mapping, raw=False)
 
 
 def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None:
@@ -298,78 +319,92 @@ def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None
                                f"VALUES ({', '.join([marker] * len(names))})", rows)
 
 
-def _with_source(raw_json: str, source: str, raw: str | None) -> str:
-    stored = json.loads(raw_json) if raw_json else {}
-    if raw is not None:
-        stored[source] = json.loads(raw)
-    return _dumps(stored)
-
-
-def _upsert_batch(connection, batch: list[Encoded], source: str, now: datetime, db_time) -> UpsertSummary:
+def _stored(connection, table_columns, keys) -> Iterator:
+    """The rows (of the given columns) of the stored posts among keys ((platform, remote_id) pairs)."""
     posts = t.posts
     by_platform: dict[str, list[str]] = {}
-    for e in batch:
-        by_platform.setdefault(e.platform, []).append(e.remote_id)
-    known: dict[tuple[str, str], dict] = {}
+    for platform, remote_id in keys:
+        by_platform.setdefault(platform, []).append(remote_id)
     for platform, ids in by_platform.items():
-        for row in connection.execute(select(posts.c.platform, posts.c.remote_id, posts.c.sources)
-                                      .where(posts.c.platform == platform, posts.c.remote_id.in_(ids))):
-            known[(row.platform, row.remote_id)] = json.loads(row.sources)
+        yield from connection.execute(select(*table_columns).where(posts.c.platform == platform,
+                                                                   posts.c.remote_id.in_(ids)))
 
-    inserts, unchanged, changed = [], [], {}
-    tags, handles, urls = [], [], []
+
+def _known_sources(connection, keys) -> dict[tuple[str, str], dict]:
+    """{(platform, remote_id): sources} of the stored posts among keys. Plain SQL: it runs once
+    per batch of an import, and building the statement through SQLAlchemy cost more than running it."""
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    by_platform: dict[str, list[str]] = {}
+    for platform, remote_id in keys:
+        by_platform.setdefault(platform, []).append(remote_id)
+    known = {}
+    for platform, ids in by_platform.items():
+        rows = connection.exec_driver_sql(f"SELECT remote_id, sources FROM {t.posts.name} WHERE platform = {marker} "
+                                          f"AND remote_id IN ({', '.join([marker] * len(ids))})", (platform, *ids))
+        for remote_id, sources in rows:
+            known[(platform, remote_id)] = json.loads(sources)
+    return known
+
+
+def _upsert_batch(connection, batch: list[tuple], source: str, now: datetime) -> UpsertSummary:
+    posts = t.posts
+    stored_now = _utc_text(now)
     source_key = _dumps(source)
-    stored_now = db_time(now)
-    for e in batch:
-        key = (e.platform, e.remote_id)
-        digest = _digest(e)
-        if key not in known:
-            raw = "{" + source_key + ":" + e.raw + "}" if e.raw is not None else "{}"
-            inserts.append(_row(e, raw=raw, sources="{" + source_key + ":\"" + digest + "\"}", first_seen=stored_now,
-                                now=stored_now, db_time=db_time))
-            _children(e, tags, handles, urls)
-        elif known[key].get(source) == digest:
-            unchanged.append(key)
-        else:
-            changed[key] = (e, digest)
-
-    updated = 0
-    if changed:
-        updates = []
-        for platform in {platform for platform, _ in changed}:
-            ids = [remote_id for (p, remote_id) in changed if p == platform]
-            for row in connection.execute(select(posts).where(posts.c.platform == platform,
-                                                              posts.c.remote_id.in_(ids))):
-                e, digest = changed[(row.platform, row.remote_id)]
-                old = _record(row._mapping, raw=False)
-                merged_record = merge(old, _record_of(e))
-                merged = _encoded(merged_record)
-                if merged_record != old:
-                    updated += 1
-                sources = {**json.loads(row.sources), source: digest}
-                values = dict(zip(_POST_COLUMNS, _row(
-                    merged, raw=_with_source(row.raw, source, e.raw), sources=_dumps(sources),
-                    first_seen=row.first_seen_at, now=now, db_time=lambda moment: moment)))
-                updates.append({("b_" + k if k in ("platform", "remote_id") else k): v for k, v in values.items()})
-                _children(merged, tags, handles, urls)
-        statement = (update(posts).where(posts.c.platform == bindparam("b_platform"),
-                                         posts.c.remote_id == bindparam("b_remote_id"))
-                     .values({k: bindparam(k) for k in updates[0] if not k.startswith("b_")}))
-        connection.execute(statement, updates)
-        for child in (t.hashtags, t.mentions, t.links):
-            connection.execute(delete(child).where(child.c.platform == bindparam("b_platform"),
-                                                   child.c.remote_id == bindparam("b_remote_id")),
-                               [{"b_platform": p, "b_remote_id": r} for p, r in changed])
+    keys = [(said[0], said[1]) for said in batch]
+    if len(set(keys)) < len(keys):
+        batch = _without_duplicates(batch, keys, source_key)
+        keys = [(said[0], said[1]) for said in batch]
+    known = _known_sources(connection, keys)
+    inserts, changed, tags, handles, urls = [], {}, [], [], []
+    for key, said in zip(keys, batch):
+        digest = _digest(said)
+        sources = known.get(key)
+        if sources is None:
+            inserts.append(_row(said, "{" + source_key + ':"' + digest + '"}', stored_now, stored_now))
+            _children(said, tags, handles, urls)
+        elif sources.get(source) != digest:
+            changed[key] = (said, digest)
+    updated = _update_changed(connection, changed, source, stored_now, tags, handles, urls) if changed else 0
     _insert_many(connection, posts, _POST_COLUMNS, inserts)
     _insert_many(connection, t.hashtags, ["platform", "remote_id", "tag"], tags)
     _insert_many(connection, t.mentions, ["platform", "remote_id", "handle"], handles)
     _insert_many(connection, t.links, ["platform", "remote_id", "position", "url", "expanded_url"], urls)
-    for platform in {platform for platform, _ in unchanged}:
-        ids = [remote_id for (p, remote_id) in unchanged if p == platform]
+    seen_again = [key for key in keys if key in known and key not in changed]
+    for platform in {platform for platform, _ in seen_again}:
+        ids = [remote_id for (p, remote_id) in seen_again if p == platform]
         connection.execute(update(posts).where(posts.c.platform == platform, posts.c.remote_id.in_(ids))
                            .values(last_seen_at=now))
-    return UpsertSummary(new=len(inserts), updated=updated, unchanged=len(batch) - len(inserts) - updated)
+    return UpsertSummary(new=len(inserts), updated=updated, unchanged=len(keys) - len(inserts) - updated)
 
+
+def _update_changed(connection, changed: dict, source: str, stored_now: str, tags: list, handles: list,
+                    urls: list) -> int:
+    """Merge each changed post (key → (what the source said, digest)) into its stored row; add the
+    merged posts' child rows to tags, handles and urls (their old ones are deleted). Returns how
+    many posts' content changed (a post another source already said the same of is only re-stamped)."""
+    posts = t.posts
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    updated, updates = 0, []
+    columns = [posts.c[name] for name in _SAID_COLUMNS] + [posts.c.sources]
+    for stored in _stored(connection, columns, changed):
+        key = (stored.platform, stored.remote_id)
+        said, digest = changed[key]
+        old = _record_of(tuple(_utc_text(value) if isinstance(value, datetime) else value for value in stored[:-1]))
+        merged = merge(old, _record_of(said))
+        if merged != old:
+            updated += 1
+        merged_said = _said(merged, "")
+        raw = {**_loads(stored.raw or "{}"), **_loads(said[_RAW])}
+        sources = {**_loads(stored.sources), source: digest}
+        updates.append(merged_said[2:_RAW] + (_dumps(raw), _dumps(sources), merged_said[-1], stored_now) + key)
+        _children(merged_said, tags, handles, urls)
+    names = _SAID_COLUMNS[2:_RAW] + ["raw", "sources", "deleted_at", "last_seen_at"]
+    connection.exec_driver_sql(f"UPDATE {posts.name} SET {', '.join(f'{name} = {marker}' for name in names)} "
+                               f"WHERE platform = {marker} AND remote_id = {marker}", updates)
+    for child in (t.hashtags, t.mentions, t.links):
+        connection.exec_driver_sql(f"DELETE FROM {child.name} WHERE platform = {marker} AND remote_id = {marker}",
+                                   list(changed))
+    return updated
 
 
 # -- reading -------------------------------------------------------------------
@@ -448,7 +483,7 @@ class FlatPost:
                  "reply_to_id", "metrics", "hashtags", "mentions", "links", "deleted_at", "campaign_id",
                  "occurrence_key")
 
-    def __init__(self, row: tuple, loads=json.loads):
+    def __init__(self, row: tuple, loads=orjson.loads):
         (self.platform, self.remote_id, self.account, self.created_at, self.text, self.kind, self.url,
          self.language, self.reply_to_id, metrics, entities, self.deleted_at, self.campaign_id,
          self.occurrence_key) = row

@@ -124,6 +124,10 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         if self.is_sqlite:
             with self.engine.connect() as connection:
+                # 8 KiB pages (a new file only; fixed once WAL is on): archived posts are rows of
+                # 1-2 KiB, which 4 KiB pages hold two at a time with much left over, and a large
+                # import's commit copied twice as many pages (measured: 0.8 s against 0.35 s).
+                connection.connection.driver_connection.execute("PRAGMA page_size=8192")
                 # WAL lets readers (status) run while a dispatcher writes; it sticks to the file.
                 connection.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
         with self.engine.connect() as connection:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import zipfile
 from datetime import datetime, timezone
 
@@ -296,3 +297,8 @@ def test_iterate_in_child_hands_over_items_errors_and_stops_early():
     items = iterate_in_child(_numbers, 10**9)
     assert next(items) == 0
     items.close()  # the child is stopped, not left running
+    assert multiprocessing.active_children() == []
+    unread = iterate_in_child(_numbers, 10**9)  # the child starts at once, before anything is read
+    assert len(multiprocessing.active_children()) == 1
+    unread.close()
+    assert multiprocessing.active_children() == []

@@ -90,9 +90,16 @@ def test_deletion_and_edit_history_survive_later_imports(archive):
 
 
 def test_duplicates_within_one_call_are_merged(archive):
-    summary = upsert_posts(archive, [post("1"), post("1", metrics={"likes": 2})], source="a", now=NOW)
-    assert summary.new == 1
-    assert get_post(archive, "x", "1").metrics == {"likes": 2}
+    first = post("1", hashtags=("Oud",), raw={"id_str": "1", "v": 1})
+    later = post("1", metrics={"likes": 2}, hashtags=("Nieuw",), raw={"id_str": "1", "v": 2})
+    summary = upsert_posts(archive, [first, post("2"), later], source="a", now=NOW)
+    assert (summary.new, summary.updated, summary.unchanged) == (2, 0, 0)
+    stored = get_post(archive, "x", "1")
+    assert (stored.metrics, stored.hashtags, stored.raw) == ({"likes": 2}, ("Nieuw",), {"id_str": "1", "v": 2})
+    assert [p.remote_id for p in all_posts(archive, hashtag="nieuw")] == ["1"]
+    assert all_posts(archive, hashtag="oud") == []
+    again = upsert_posts(archive, [first, post("2"), later], source="a", now=NOW)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
 
 
 def test_an_error_in_the_records_rolls_the_whole_call_back(archive):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,20 +33,35 @@ def progress_bar(label: str, *, enabled: bool, total: int | None = None, unit: s
 
 def import_path(database, path: Path, *, format_name: str = "auto", account: str | None = None, now: datetime,
                 progress=None):
-    """Import one file (or archive) in one transaction: (importer module, UpsertSummary).
+    """Import one file (or archive) in one transaction: (importer module, UpsertSummary)."""
+    return store_import(database, start_import(path, format_name=format_name, account=account), now=now,
+                        progress=progress)
 
-    With more than one CPU the file is read and its posts prepared in a child process while this
-    one writes to the database (see archive.importers.background); the result is the same."""
+
+def start_import(path: Path, *, format_name: str = "auto", account: str | None = None):
+    """Detect path's format and start reading it: (importer module, its batches for the store).
+
+    With more than one CPU the file is read and its posts prepared in a child process, which
+    starts now and reads while this one opens the database and writes (see
+    archive.importers.background); the result is the same. Raises ImportFormatError (unknown
+    format). Give the result to store_import, or close its batches."""
     from archive.importers.background import iterate_in_child
     from archive.importers.detect import FORMATS, detect
-    from archive.store import upsert_prepared
 
     module = detect(path) if format_name == "auto" else FORMATS[format_name]
     arguments = (module.__name__, path, account)
-    batches = (iterate_in_child(_prepared_batches, *arguments) if (os.cpu_count() or 1) > 1
-               else _prepared_batches(*arguments))
-    summary = upsert_prepared(database, batches, source=module.SOURCE, now=now, progress=progress)
-    return module, summary
+    if (os.cpu_count() or 1) > 1:
+        return module, iterate_in_child(_prepared_batches, *arguments)
+    return module, _prepared_batches(*arguments)
+
+
+def store_import(database, started, *, now: datetime, progress=None):
+    """Store what start_import started reading, in one transaction: (importer module, UpsertSummary)."""
+    from archive.store import upsert_prepared
+
+    module, batches = started
+    with closing(batches):
+        return module, upsert_prepared(database, batches, source=module.SOURCE, now=now, progress=progress)
 
 
 def _prepared_batches(module_name: str, path: Path, account: str | None):
@@ -56,7 +71,8 @@ def _prepared_batches(module_name: str, path: Path, account: str | None):
     from archive.store import prepare
 
     module = importlib.import_module(module_name)
-    yield from prepare(module.iter_posts(path, account=account))
+    yield from prepare(module.iter_posts(path, account=account), source=module.SOURCE)
+
 
 
 @click.command("import")
@@ -79,15 +95,21 @@ def command(paths, format_name, account, progress, db_url, posts_file):
 
         archive import twitter-2024-01-01.zip mastodon-export.zip
     """
-    from archive.store import open_archive
-
     show = sys.stderr.isatty() if progress is None else progress
-    database = open_archive(db_url, posts_file=posts_file)
+    # The first file is read while SQLAlchemy loads and the database opens (and migrates).
+    first = start_import(paths[0], format_name=format_name, account=account)
     try:
-        for path in paths:
+        from archive.store import open_archive
+
+        database = open_archive(db_url, posts_file=posts_file)
+    except BaseException:
+        first[1].close()
+        raise
+    try:
+        for index, path in enumerate(paths):
+            started = first if index == 0 else start_import(path, format_name=format_name, account=account)
             with progress_bar(f"{path.name}", enabled=show) as advance:
-                module, summary = import_path(database, path, format_name=format_name, account=account,
-                                              now=datetime.now(timezone.utc), progress=advance)
+                module, summary = store_import(database, started, now=datetime.now(timezone.utc), progress=advance)
             click.echo(f"{path}: {summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged "
                        f"({module.SOURCE})")
     finally:

@@ -18,6 +18,7 @@ import html
 import json
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
@@ -57,6 +58,7 @@ def unescape(text: str) -> str:
 _ANCHOR_TEXT = re.compile(r">([^<]*)<")
 
 
+@lru_cache(maxsize=1024)  # an account posts from a handful of apps
 def source_app(value: str | None) -> str | None:
     """'<a href="…">Twitter Web Client</a>' → 'Twitter Web Client'."""
     if not value:

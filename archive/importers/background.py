@@ -18,15 +18,40 @@ from ..errors import ArchiveError, ImportFormatError
 _ITEM, _END, _ERROR = 0, 1, 2
 
 
-def iterate_in_child(function: Callable[..., Iterator], *args) -> Iterator:
-    """The items of function(*args), made in a child process; function is a module-level generator
-    function and args, items and errors must pickle. An error in the child is raised here (an
-    ImportFormatError with its file and record); when the caller stops early the child is stopped."""
-    context = _context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, function, args), daemon=True)
-    process.start()
-    sender.close()  # so that recv() sees EOF if the child dies
+class iterate_in_child:
+    """The items of function(*args), made in a child process that starts at once (so it reads
+    while the caller still prepares, e.g. opens the database). function is a module-level
+    generator function; args, items and errors must pickle. An error in the child is raised
+    here (an ImportFormatError with its file and record). close() (or leaving a `with` block, or
+    the end of the items, or dropping the object) stops and reaps the child."""
+
+    def __init__(self, function: Callable[..., Iterator], *args):
+        context = _context()
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(sender, function, args), daemon=True)
+        process.start()
+        sender.close()  # so that recv() sees EOF if the child dies
+        self._receiver, self._process = receiver, process
+        self._items = _receive(receiver, process)  # refers to the pipe and process, not to self: no cycle
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._items)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        self._items.close()  # runs _receive's cleanup only if it had started
+        _stop(self._receiver, self._process)
+
+
+def _receive(receiver, process) -> Iterator:
     try:
         while True:
             try:
@@ -42,10 +67,14 @@ def iterate_in_child(function: Callable[..., Iterator], *args) -> Iterator:
             else:
                 raise _restored(value)
     finally:
-        receiver.close()
-        if process.is_alive():
-            process.terminate()
-        process.join()
+        _stop(receiver, process)
+
+
+def _stop(receiver, process) -> None:
+    receiver.close()  # closing twice is harmless
+    if process.is_alive():
+        process.terminate()
+    process.join()
 
 
 def _context():

@@ -20,7 +20,7 @@ import ijson
 
 from ..errors import ImportFormatError
 from ..records import ArchivedPost, Link
-from . import Prefixed, as_int, parse_iso_time, parse_twitter_time, source_app, unescape
+from . import Prefixed, parse_iso_time, parse_twitter_time, source_app, unescape
 
 SOURCE = "x-archive"
 
@@ -160,20 +160,31 @@ def _read(container: _Container, name: str, account: str) -> Iterator[ArchivedPo
         raise ImportFormatError(display, f"cannot be read after record {number}: {_first_line(error)}") from None
 
 
+_NONE: dict = {}
+_METRICS = (("favorite_count", "likes"), ("retweet_count", "reposts"), ("reply_count", "replies"),
+            ("quote_count", "quotes"))
+
+
 def post_from_tweet(tweet: dict, account: str, *, deleted: bool = False) -> ArchivedPost:
     """One archive tweet (the object inside {"tweet": …}) as an ArchivedPost."""
-    remote_id = str(tweet.get("id_str") or tweet["id"])
-    text = unescape(tweet.get("full_text") or tweet.get("text") or "")
-    entities = tweet.get("entities") or {}
-    links = tuple(Link(u["url"], u.get("expanded_url"), u.get("display_url"))
-                  for u in entities.get("urls") or () if u.get("url"))
-    media_entities = (tweet.get("extended_entities") or {}).get("media") or entities.get("media") or ()
-    media = tuple({"type": m.get("type", "photo"), "url": m.get("media_url_https") or m.get("media_url"),
-                   "alt": m.get("ext_alt_text")} for m in media_entities)
-    reply_to = tweet.get("in_reply_to_status_id_str") or tweet.get("in_reply_to_status_id")
-    retweeted = tweet.get("retweeted_status")
-    quoted = tweet.get("quoted_status_id_str")
-    if not quoted and str(tweet.get("is_quote_status", "")).lower() == "true":
+    # Runs once per tweet of archives of hundreds of thousands: lookups are local and absent
+    # parts are skipped early (most tweets have no media, no edits, no quote).
+    get = tweet.get
+    remote_id = get("id_str") or tweet["id"]
+    if type(remote_id) is not str:
+        remote_id = str(remote_id)
+    text = unescape(get("full_text") or get("text") or "")
+    entities = get("entities") or _NONE
+    urls = entities.get("urls")
+    links = tuple([Link(u["url"], u.get("expanded_url"), u.get("display_url")) for u in urls if u.get("url")]
+                  ) if urls else ()
+    media_entities = (get("extended_entities") or _NONE).get("media") or entities.get("media")
+    media = tuple([{"type": m.get("type", "photo"), "url": m.get("media_url_https") or m.get("media_url"),
+                    "alt": m.get("ext_alt_text")} for m in media_entities]) if media_entities else ()
+    reply_to = get("in_reply_to_status_id_str") or get("in_reply_to_status_id")
+    retweeted = get("retweeted_status")
+    quoted = get("quoted_status_id_str")
+    if not quoted and links and str(get("is_quote_status", "")).lower() == "true":
         for link in links:
             match = STATUS_URL.match(link.expanded_url or "")
             if match:
@@ -188,26 +199,31 @@ def post_from_tweet(tweet: dict, account: str, *, deleted: bool = False) -> Arch
     else:
         kind = "post"
     metrics = {}
-    for key, name in (("favorite_count", "likes"), ("retweet_count", "reposts"), ("reply_count", "replies"),
-                      ("quote_count", "quotes")):
-        value = as_int(tweet.get(key))
-        if value is not None:
-            metrics[name] = value
-    edit = tweet.get("edit_info") or {}
-    edit_ids = ((edit.get("edit") or {}).get("editControlInitial") or {}).get("editTweetIds") \
-        or (edit.get("initial") or {}).get("editTweetIds") or ()
-    earlier = tuple(str(i) for i in edit_ids if int(i) < int(remote_id))
+    for key, name in _METRICS:
+        value = get(key)
+        if value is not None and value != "":
+            metrics[name] = int(value)
+    earlier = ()
+    edit = get("edit_info")
+    if edit:
+        edit_ids = (((edit.get("edit") or _NONE).get("editControlInitial") or _NONE).get("editTweetIds")
+                    or (edit.get("initial") or _NONE).get("editTweetIds"))
+        if edit_ids:
+            own = int(remote_id)
+            earlier = tuple([str(i) for i in edit_ids if int(i) < own])
     deleted_at = None
     if deleted:
-        value = tweet.get("deleted_at")
+        value = get("deleted_at")
         deleted_at = (parse_twitter_time(value) if value and value[:1].isalpha() else
                       parse_iso_time(value) if value else parse_twitter_time(tweet["created_at"]))
+    tags = entities.get("hashtags")
+    handles = entities.get("user_mentions")
     return ArchivedPost(
         platform="x", remote_id=remote_id, account=account, created_at=parse_twitter_time(tweet["created_at"]),
-        text=text, kind=kind, url=f"https://x.com/{account}/status/{remote_id}", language=tweet.get("lang"),
+        text=text, kind=kind, url=f"https://x.com/{account}/status/{remote_id}", language=get("lang"),
         reply_to_id=str(reply_to) if reply_to else None,
-        reply_to_account=tweet.get("in_reply_to_screen_name") if reply_to else None,
-        quoted_id=quoted, reposted_id=(retweeted or {}).get("id_str"), source_app=source_app(tweet.get("source")),
-        metrics=metrics, hashtags=tuple(h["text"] for h in entities.get("hashtags") or ()),
-        mentions=tuple(m["screen_name"] for m in entities.get("user_mentions") or ()), links=links, media=media,
+        reply_to_account=get("in_reply_to_screen_name") if reply_to else None,
+        quoted_id=quoted, reposted_id=(retweeted or _NONE).get("id_str"), source_app=source_app(get("source")),
+        metrics=metrics, hashtags=tuple([h["text"] for h in tags]) if tags else (),
+        mentions=tuple([m["screen_name"] for m in handles]) if handles else (), links=links, media=media,
         deleted_at=deleted_at, edit_history=earlier, raw=tweet)
