@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import orjson
-from sqlalchemy import and_, exc, exists, func, insert, select, text, true, update
+from sqlalchemy import Text, and_, exc, exists, func, insert, select, text, true, type_coerce, update
 
 from campaign.db import Database, database_url
 
@@ -151,17 +151,10 @@ def upsert_prepared(database: Database, batches: Iterable[list[tuple]], *, sourc
     """upsert_posts for records already prepared (by prepare); same transaction, same result."""
     summary = UpsertSummary()
     with database.transaction(write=True) as connection:
-        if connection.dialect.name == "sqlite":
-            # The default 2 MB page cache makes a long import re-read index pages it has just written.
-            connection.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
-        try:
-            for batch in batches:
-                summary = summary + _upsert_batch(connection, batch, source, now)
-                if progress:
-                    progress(len(batch))
-        finally:
-            if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default; the connection is pooled
+        for batch in batches:
+            summary = summary + _upsert_batch(connection, batch, source, now)
+            if progress:
+                progress(len(batch))
     return summary
 
 
@@ -221,7 +214,6 @@ def _json_encoder() -> Callable[[object], str]:
 _dumps = _json_encoder()
 _loads = orjson.loads
 _POST_COLUMNS = [column.name for column in t.posts.c]
-IMPORT_CACHE_KIB = 64 * 1024
 
 
 def _utc_text(moment: datetime) -> str:
@@ -262,7 +254,8 @@ def _said(r: ArchivedPost, source_key: str) -> tuple:
 
 def _digest(said: tuple) -> str:
     """The digest of what a source said of a post (kept in `sources`, so that importing the same
-    data again is recognised): str() of each value, joined by \x1e, which JSON text cannot hold."""
+    data again is recognised): str() of each value, joined by the record separator (U+001E),
+    which JSON text cannot hold unescaped."""
     return hashlib.sha256("\x1e".join(map(str, said)).encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
@@ -275,12 +268,13 @@ def _children(said: tuple, tags: list, handles: list, urls: list) -> None:
     """Add the child-table rows of a post (from its entities JSON) to tags, handles and urls."""
     platform, remote_id = said[0], said[1]
     entities = _loads(said[_ENTITIES])
-    if entities["hashtags"]:
-        tags.extend([(platform, remote_id, tag) for tag in dict.fromkeys([tag.lower() for tag in entities["hashtags"]])])
+    if entities["hashtags"]:  # matched in lower case, each once
+        tags.extend([(platform, remote_id, tag) for tag in dict.fromkeys([t.lower() for t in entities["hashtags"]])])
     if entities["mentions"]:
         handles.extend([(platform, remote_id, h) for h in dict.fromkeys([h.lower() for h in entities["mentions"]])])
     if entities["links"]:
-        urls.extend([(platform, remote_id, index, link[0], link[1]) for index, link in enumerate(entities["links"])])
+        urls.extend([(platform, remote_id, position, link[0], link[1])
+                     for position, link in enumerate(entities["links"])])
 
 
 def _without_duplicates(batch: list[tuple], keys: list[tuple[str, str]], source_key: str) -> list[tuple]:
@@ -483,10 +477,14 @@ class FlatPost:
                  "reply_to_id", "metrics", "hashtags", "mentions", "links", "deleted_at", "campaign_id",
                  "occurrence_key")
 
-    def __init__(self, row: tuple, loads=orjson.loads):
-        (self.platform, self.remote_id, self.account, self.created_at, self.text, self.kind, self.url,
-         self.language, self.reply_to_id, metrics, entities, self.deleted_at, self.campaign_id,
+    def __init__(self, row: tuple, loads=orjson.loads, fromisoformat=datetime.fromisoformat, utc=timezone.utc):
+        (self.platform, self.remote_id, self.account, created_at, self.text, self.kind, self.url,
+         self.language, self.reply_to_id, metrics, entities, deleted_at, self.campaign_id,
          self.occurrence_key) = row
+        # As the driver returns them untyped (SQLite: text; PostgreSQL: naive datetime), made aware.
+        self.created_at = (fromisoformat(created_at) if type(created_at) is str else created_at).replace(tzinfo=utc)
+        self.deleted_at = (None if deleted_at is None else
+                           (fromisoformat(deleted_at) if type(deleted_at) is str else deleted_at).replace(tzinfo=utc))
         self.metrics = loads(metrics)
         entities = loads(entities)
         self.hashtags = entities.get("hashtags", ())
@@ -503,9 +501,11 @@ def query_flat(database: Database, post_filter: PostFilter = PostFilter(), *,
     order = ((posts.c.created_at.desc(), posts.c.remote_id.desc()) if post_filter.newest_first
              else (posts.c.created_at, posts.c.remote_id))
     c = posts.c
-    statement = (select(c.platform, c.remote_id, c.account, c.created_at, c.text, c.kind, c.url, c.language,
-                        c.reply_to_id, c.metrics, c.entities, c.deleted_at, sent.c.campaign_id,
-                        sent.c.occurrence_key)
+    # The times are read untyped and made aware by FlatPost: SQLAlchemy's per-value processing
+    # cost more than the rest of reading a row.
+    statement = (select(c.platform, c.remote_id, c.account, type_coerce(c.created_at, Text), c.text, c.kind, c.url,
+                        c.language, c.reply_to_id, c.metrics, c.entities, type_coerce(c.deleted_at, Text),
+                        sent.c.campaign_id, sent.c.occurrence_key)
                  .select_from(_joined(sent)).where(_where(post_filter, sent)).order_by(*order))
     if post_filter.limit is not None:
         statement = statement.limit(post_filter.limit)

@@ -8,17 +8,22 @@ replies and retweets. Timed, as subprocesses of the venv's `archive` on a SQLite
     archive import ZIP            (again: nothing changes)
     archive export --format csv   (to a file)
     archive export --format xlsx  (to a file)
-Peak RSS is the child's ru_maxrss, read by a small wrapper process per run.
+Peak RSS is the largest process's ru_maxrss (import and CSV export run a reading process beside
+the main one), read by a small wrapper process per run; one more, untimed run of each samples
+the RSS of all the command's processes together every 20 ms (Linux /proc), and the goal is
+checked against that sum.
 Goals: import >= 25,000 tweets/s and <= 200 MB; CSV export >= 50,000 rows/s.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -118,6 +123,45 @@ def _measure(argv: list[str], cwd: Path, env: dict) -> dict:
     return figures
 
 
+def _tree_peak_rss_mb(argv: list[str], cwd: Path, env: dict) -> float:
+    """The largest sum of the RSS of a command's processes (it and its descendants), sampled from
+    /proc every 20 ms while it runs; 0.0 where /proc is not available."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, sum(_rss_pages(pid) for pid in _tree(process.pid)) * page)
+        time.sleep(0.02)
+    if process.returncode != 0:
+        raise BenchmarkError(f"{' '.join(argv[1:3])}: exit status {process.returncode}")
+    return round(peak / 1e6, 1)
+
+
+def _tree(root: int) -> set[int]:
+    parents = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return tree
+
+
+def _rss_pages(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _say(message: str) -> None:
     print(f"  … {message}", file=sys.stderr, flush=True)
 
@@ -155,6 +199,12 @@ def run(args: argparse.Namespace) -> dict:
                               "cpu_median": best["cpu"], "runs": [round(f["wall"], 4) for f in figures],
                               "cpu_runs": [round(f["cpu"], 4) for f in figures],
                               "peak_rss_mb": round(max(f["maxrss_kib"] for f in figures) / 1024, 1)}
+        _say("sampling the RSS of all processes (untimed runs)")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(database) + suffix).unlink(missing_ok=True)
+        tree_rss = {"import": _tree_peak_rss_mb([archive, "import", str(zip_path), *db], folder, env),
+                    "export csv": _tree_peak_rss_mb([archive, "export", "--format", "csv", "-o",
+                                                     str(folder / "out.csv"), *db], folder, env)}
         rows = count  # the deleted tweets are not exported
         import_rate = count / results["import (new database)"]["median"]
         csv_rate = rows / results["export csv"]["median"]
@@ -165,12 +215,14 @@ def run(args: argparse.Namespace) -> dict:
                 "csv export rate": f"{csv_rate:,.0f} rows/s",
                 "xlsx export rate": f"{rows / results['export xlsx']['median']:,.0f} rows/s"}
         for label, timing in results.items():
-            info[f"peak RSS, {label}"] = f"{timing['peak_rss_mb']} MB"
+            info[f"peak RSS, {label}"] = f"{timing['peak_rss_mb']} MB (largest process)"
+        for label, megabytes in tree_rss.items():
+            info[f"peak RSS, {label}, all processes"] = f"{megabytes} MB (sampled every 20 ms)"
         goals = [
             Goal("import seconds per 25,000 tweets", 25_000 / import_rate, 1.0, " s"),
-            Goal("import peak RSS", results["import (new database)"]["peak_rss_mb"], 200, " MB"),
+            Goal("import peak RSS, all processes", tree_rss["import"], 200, " MB"),
             Goal("csv export seconds per 50,000 rows", 50_000 / csv_rate, 1.0, " s"),
-            Goal("csv export peak RSS", results["export csv"]["peak_rss_mb"], 200, " MB"),
+            Goal("csv export peak RSS, all processes", tree_rss["export csv"], 200, " MB"),
         ]
         return {"title": f"archive import/export of a {count:,}-tweet X archive (SQLite)", "info": info,
                 "timings": {label: {k: v for k, v in t.items() if k != "peak_rss_mb"} for label, t in results.items()},

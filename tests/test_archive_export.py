@@ -119,3 +119,36 @@ def test_flat_rows_for_tables_equal_full_posts(archive_db):
         write_csv(query_posts(database, post_filter), full, rows)
         write_csv(query_flat(database, post_filter), flat, rows)
         assert flat.getvalue() == full.getvalue() and full.getvalue().count("\n") > 1
+
+
+def _as_csv_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.isoformat(sep=" ", timespec="seconds")
+        return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return str(value)
+
+
+def test_csv_cells_are_the_xlsx_values_as_text(archive_db):
+    from zoneinfo import ZoneInfo
+
+    from archive.records import ArchivedPost, Link
+    from archive.reltime import RelativeTime
+    from archive.store import query_flat
+
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    odd = ArchivedPost("mastodon", "109", "tas@social.example", datetime(2019, 10, 27, 2, 30, 5, 999_999, tzinfo=amsterdam),
+                       "nacht", url=None, metrics={"likes": 0, "quotes": 12}, hashtags=("Één", "b"), mentions=("c",),
+                       links=(Link("https://t.co/x"), Link("https://t.co/y", "https://example.nl/y")),
+                       deleted_at=datetime(2020, 3, 29, 1, 59, tzinfo=timezone.utc), campaign_id="tas",
+                       occurrence_key="tas/p/x")
+    database = open_archive(archive_db)
+    stored = list(query_flat(database, PostFilter(include_deleted=True)))
+    database.engine.dispose()
+    for rows in (Rows(now=datetime(2020, 11, 27, tzinfo=timezone.utc)),
+                 Rows(zone=amsterdam, now=datetime(2020, 11, 27, tzinfo=timezone.utc),
+                      relative=RelativeTime("nl", amsterdam, 2))):
+        for post in [odd, *stored]:
+            assert rows.texts(post) == [_as_csv_text(value) for value in rows.values(post)]

@@ -302,3 +302,18 @@ def test_iterate_in_child_hands_over_items_errors_and_stops_early():
     assert len(multiprocessing.active_children()) == 1
     unread.close()
     assert multiprocessing.active_children() == []
+
+
+def test_a_reading_child_whose_parent_stops_listening_ends():
+    import gc
+    import time
+
+    from archive.importers.background import iterate_in_child
+
+    items = iterate_in_child(_numbers, 10**9)
+    del items  # never read, never closed: its end of the pipe closes
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == []

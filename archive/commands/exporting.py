@@ -4,8 +4,10 @@ from __future__ import annotations
 import io
 import os
 import sys
+from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timezone
+from itertools import chain, islice
 from pathlib import Path
 
 import click
@@ -81,6 +83,9 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         total = count_posts(database, post_filter) if show else None
         if format_name in ("jsonl", "json"):  # every field
             posts = query_posts(database, post_filter, with_raw=True)
+        elif format_name == "csv":
+            database.engine.dispose()  # the reading process opens its own
+            cells = csv_cells(db_url, posts_file, post_filter, (zone, now, locale, units))
         else:  # table rows need only some fields: read just those
             posts = query_flat(database, post_filter)
         target = output.with_name(output.name + ".part") if output else None
@@ -95,8 +100,9 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
                                                write_through=False))
                     try:
                         if format_name == "csv":
-                            count = export.write_csv(posts, stream, rows, delimiter=separator, excel=excel,
-                                                     progress=advance)
+                            with closing(cells):
+                                count = export.write_csv_cells(chain.from_iterable(cells), stream,
+                                                               delimiter=separator, excel=excel, progress=advance)
                         elif format_name == "jsonl":
                             count = export.write_jsonl(posts, stream, progress=advance)
                         else:
@@ -116,3 +122,30 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         database.engine.dispose()
     if output:
         click.echo(f"{output}: {count} posts", err=True)
+
+
+def csv_cells(db_url, posts_file, post_filter, rows_spec):
+    """The CSV cells of the posts post_filter selects, in batches of rows: read (query, JSON,
+    relative time, formatting) in a child process while this one writes the CSV, when there
+    is more than one CPU. rows_spec: (zone, now, locale, units) for export.Rows. Close it when
+    stopping early."""
+    if (os.cpu_count() or 1) > 1:
+        from archive.importers.background import iterate_in_child
+
+        return iterate_in_child(_csv_cells, db_url, posts_file, post_filter, rows_spec)
+    return _csv_cells(db_url, posts_file, post_filter, rows_spec)
+
+
+def _csv_cells(db_url, posts_file, post_filter, rows_spec):
+    from archive import export
+    from archive.store import BATCH, open_archive, query_flat
+
+    zone, now, locale, units = rows_spec
+    rows = export.Rows(zone=zone, now=now, relative=relative_formatter(locale, zone, units))
+    database = open_archive(db_url, posts_file=posts_file)
+    try:
+        posts = query_flat(database, post_filter)
+        while batch := [rows.texts(post) for post in islice(posts, BATCH)]:
+            yield batch
+    finally:
+        database.engine.dispose()

@@ -1,14 +1,16 @@
-"""A generator run in a child process, its items handed over one at a time through a pipe.
+"""A generator run in a child process, its items handed over in order through a pipe.
 
 `archive import` reads and converts a file (ijson, the importer, serialising each post: pure
-Python) while it writes the previous batches to the database; on two cores that overlaps the
-two halves of the work. Memory stays bounded: the child waits until the parent has taken the
-item in the pipe, so at most about three items exist (being made, in the pipe, being used).
+Python) while it writes the previous batches to the database, and `archive export` reads and
+formats rows while it writes the CSV; on two cores that overlaps the two halves of the work.
+Memory stays bounded: the child makes at most AHEAD items before the parent has taken them.
 """
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import queue
 import sys
 import threading
 from typing import Callable, Iterator
@@ -16,6 +18,7 @@ from typing import Callable, Iterator
 from ..errors import ArchiveError, ImportFormatError
 
 _ITEM, _END, _ERROR = 0, 1, 2
+AHEAD = 16  # items made before the parent takes them: import batches of ~2 MB
 
 
 class iterate_in_child:
@@ -28,7 +31,7 @@ class iterate_in_child:
     def __init__(self, function: Callable[..., Iterator], *args):
         context = _context()
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(sender, function, args), daemon=True)
+        process = context.Process(target=_child, args=(receiver, sender, function, args), daemon=True)
         process.start()
         sender.close()  # so that recv() sees EOF if the child dies
         self._receiver, self._process = receiver, process
@@ -85,18 +88,32 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def _child(sender, function, args) -> None:
+def _child(receiver, sender, function, args) -> None:
+    receiver.close()  # the parent's end: only the parent holds it, so a write fails once the parent lets go
+    # Items go out through a bounded queue and a sending thread, so the child runs up to AHEAD
+    # items ahead of the parent (e.g. while the parent still opens the database) instead of
+    # waiting on every item; the thread waits in the pipe's write with the GIL released.
+    outbox: queue.Queue = queue.Queue(maxsize=AHEAD)
+    sending = threading.Thread(target=_send_all, args=(sender, outbox), daemon=True)
+    sending.start()
     try:
         for item in function(*args):
-            sender.send((_ITEM, item))
-        sender.send((_END, None))
+            outbox.put(pickle.dumps((_ITEM, item), protocol=pickle.HIGHEST_PROTOCOL))
+        outbox.put(pickle.dumps((_END, None)))
     except BaseException as error:
-        try:
-            sender.send((_ERROR, _portable(error)))
-        except OSError:  # the parent stopped listening
-            pass
+        outbox.put(pickle.dumps((_ERROR, _portable(error))))
     finally:
+        outbox.put(None)
+        sending.join()
         sender.close()
+
+
+def _send_all(sender, outbox: queue.Queue) -> None:
+    while (data := outbox.get()) is not None:
+        try:
+            sender.send_bytes(data)
+        except OSError:  # the parent stopped listening: nothing left to do
+            os._exit(0)
 
 
 def _portable(error: BaseException):
