@@ -1,9 +1,9 @@
 """archive import / export on a generated X archive of N tweets (default 100,000): speed and peak memory.
 
 The archive is a zip in the official layout (data/account.js, data/tweets.js with the
-`window.YTD.tweets.part0 = ` prefix, split into parts, data/deleted-tweets.js), tweets in the
-legacy shape: numbers as strings, HTML-escaped full_text, hashtags, mentions, t.co urls,
-replies and retweets. Timed, as subprocesses of the venv's `archive` on a SQLite file:
+`window.YTD.tweets.part0 = ` prefix, split into parts, data/deleted-tweets.js, data/manifest.js),
+tweets in the legacy shape: numbers as strings, HTML-escaped full_text, hashtags, mentions,
+t.co urls, replies and retweets. Timed, as subprocesses of the venv's `archive` on a SQLite file:
     archive import ZIP            (new database)
     archive import ZIP            (again: nothing changes)
     archive export --format csv   (to a file)
@@ -110,6 +110,13 @@ def write_archive(path: Path, count: int, *, part_size: int = 50_000) -> None:
                 out.write(b"\n]")
         deleted = [{"tweet": {**tweet(count + n), "deleted_at": "Mon Jan 01 10:00:00 +0000 2024"}} for n in range(100)]
         archive.writestr("data/deleted-tweets.js", "window.YTD.deleted_tweets.part0 = " + json.dumps(deleted))
+        parts = [{"fileName": "data/tweets.js" if part == 0 else f"data/tweets-part{part}.js",
+                  "globalName": f"YTD.tweets.part{part}", "count": str(min(count, start + part_size) - start)}
+                 for part, start in enumerate(range(0, count, part_size))]
+        archive.writestr("data/manifest.js", "window.__THAR_CONFIG = " + json.dumps({"dataTypes": {
+            "tweets": {"files": parts},
+            "deletedTweets": {"files": [{"fileName": "data/deleted-tweets.js", "globalName": "YTD.deleted_tweets.part0",
+                                         "count": "100"}]}}}, indent=2))
 
 
 def _measure(argv: list[str], cwd: Path, env: dict) -> dict:

@@ -72,6 +72,22 @@ def test_folder_old_name_and_single_file(tmp_path):
     assert {p.account for p in posts_of(lone, account="@teamsaantstuur").values()} == {"teamsaantstuur"}
 
 
+def test_the_manifest_gives_the_number_of_posts_for_the_progress_bar(tmp_path):
+    tweets = seed_tweets()
+    files = x_archive_files(tweets, deleted=[x_tweet(1, "weg")], parts=2, manifest=True)
+    zip_path = write_x_zip(tmp_path / "a.zip", files)
+    assert x_archive.count(zip_path) == len(tweets) + 1 == len(list(x_archive.iter_posts(zip_path)))
+    folder = write_folder(tmp_path / "unpacked", files)
+    assert x_archive.count(folder) == len(tweets) + 1
+    assert x_archive.count(folder / "data" / "tweets-part1.js") == len(list(x_archive.iter_posts(
+        folder / "data" / "tweets-part1.js")))  # a lone part: its own count, from the manifest beside it
+    assert x_archive.count(write_x_zip(tmp_path / "none.zip", x_archive_files(tweets))) is None
+    odd = {**files, "data/manifest.js": "window.__THAR_CONFIG = {\"dataTypes\": "}
+    assert x_archive.count(write_x_zip(tmp_path / "odd.zip", odd)) is None  # never an error: only a bar's size
+    result = run("import", zip_path, "--progress", "--db", tmp_path / "a.db")
+    assert result.exit_code == 0 and f"{len(tweets) + 1} new" in result.output
+
+
 def test_twitter_time_formats():
     assert parse_twitter_time("Tue Jan 27 10:00:00 +0000 2015") == datetime(2015, 1, 27, 10, tzinfo=timezone.utc)
     assert parse_twitter_time("Tue Jan 27 11:00:00 +0100 2015") == datetime(2015, 1, 27, 10, tzinfo=timezone.utc)

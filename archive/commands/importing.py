@@ -21,11 +21,12 @@ def progress_bar(label: str, *, enabled: bool, total: int | None = None, unit: s
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     columns = [TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn() if total else TextColumn("{task.completed:,} " + unit),
-               TimeElapsedColumn()]
+               TimeElapsedColumn(), *([TimeRemainingColumn()] if total else [])]
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n: progress.advance(task, n)
@@ -108,7 +109,9 @@ def command(paths, format_name, account, progress, db_url, posts_file):
     try:
         for index, path in enumerate(paths):
             started = first if index == 0 else start_import(path, format_name=format_name, account=account)
-            with progress_bar(f"{path.name}", enabled=show) as advance:
+            counter = getattr(started[0], "count", None)  # X archives list their counts in manifest.js
+            total = counter(path) if show and counter else None
+            with progress_bar(f"{path.name}", enabled=show, total=total) as advance:
                 module, summary = store_import(database, started, now=datetime.now(timezone.utc), progress=advance)
             click.echo(f"{path}: {summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged "
                        f"({module.SOURCE})")

@@ -9,7 +9,9 @@ Every importer module provides
     iter_posts(path, *, account=None) -> Iterator[ArchivedPost]   # one file (or archive) at a time
     SOURCE: str                                                     # the source name stored with each post
 
-and archive.importers.detect chooses one for a path.
+and may provide count(path) -> int | None: how many posts iter_posts will read, when the
+input says so cheaply (it sizes the progress bar; None when unknown).
+archive.importers.detect chooses the module for a path.
 """
 from __future__ import annotations
 

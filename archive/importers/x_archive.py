@@ -9,6 +9,7 @@ Each file is read with ijson, one tweet at a time.
 """
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ SOURCE = "x-archive"
 
 TWEETS_FILE = re.compile(r"(?:^|/)(deleted-)?tweets?(?:-part(\d+))?\.js$")
 ACCOUNT_FILE = re.compile(r"(?:^|/)account\.js$")
+MANIFEST_FILE = re.compile(r"(?:^|/)manifest\.js$")
+MANIFEST_PREFIX = re.compile(rb"^\s*window\.[A-Za-z0-9_.]+\s*=\s*")  # window.__THAR_CONFIG = {…}
 STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status(?:es)?/(\d+)")
 
 
@@ -97,6 +100,29 @@ def looks_like(path: Path) -> bool:
     except OSError:
         return False
     return False
+
+
+def count(path: Path | str) -> int | None:
+    """How many posts iter_posts will read, from the archive's data/manifest.js (X lists each data
+    file with its "count"), or None when there is no readable manifest: it only sizes a progress
+    bar, so a missing or odd one is never an error."""
+    path = Path(path)
+    try:
+        with _container(path) as container:
+            read = {name.rsplit("/", 1)[-1] for name in tweet_files(container.names)}  # e.g. tweets-part1.js
+            manifest = next((name for name in container.names if MANIFEST_FILE.search(name)), None)
+            if manifest is None:  # a lone tweets.js may have it beside it
+                if path.suffix.lower() != ".js" or not (path.parent / "manifest.js").is_file():
+                    return None
+                manifest = "manifest.js"
+            with container.open(manifest) as raw:
+                head = raw.read(2_000_000)  # a few kilobytes in real archives
+        data = json.loads(head[MANIFEST_PREFIX.match(head).end():])
+        counts = [int(entry["count"]) for kind in data["dataTypes"].values() for entry in kind.get("files", ())
+                  if entry["fileName"].rsplit("/", 1)[-1] in read]
+    except (ImportFormatError, OSError, zipfile.BadZipFile, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return sum(counts) if counts else None
 
 
 def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[ArchivedPost]:

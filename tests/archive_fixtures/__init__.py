@@ -70,19 +70,30 @@ def account_js(username: str = ACCOUNT) -> str:
 
 
 def x_archive_files(tweets: list[dict], *, deleted: list[dict] = (), parts: int = 1, old_name: bool = False,
-                    username: str | None = ACCOUNT) -> dict[str, str]:
-    """name → content of the data/ files of an archive."""
+                    username: str | None = ACCOUNT, manifest: bool = False) -> dict[str, str]:
+    """name → content of the data/ files of an archive; manifest=True adds data/manifest.js
+    (X's list of the data files with their counts, here with a like.js the archive does not hold)."""
     files = {}
+    counts = {"likes": [("data/like.js", 12)]}
     if username:
         files["data/account.js"] = account_js(username)
+        counts["account"] = [("data/account.js", 1)]
     stem = "tweet" if old_name else "tweets"
     size = max(1, -(-len(tweets) // parts))
     for part in range(parts):
         chunk = [{"tweet": t} for t in tweets[part * size:(part + 1) * size]]
         name = f"data/{stem}.js" if part == 0 else f"data/{stem}-part{part}.js"
         files[name] = ytd(stem, chunk, part)
+        counts.setdefault(stem, []).append((name, len(chunk)))
     if deleted:
         files["data/deleted-tweets.js"] = ytd("deleted_tweets", [{"tweet": t} for t in deleted])
+        counts["deletedTweets"] = [("data/deleted-tweets.js", len(deleted))]
+    if manifest:
+        data_types = {kind: {"files": [{"fileName": name, "globalName": f"YTD.{kind}.part{n}", "count": str(count)}
+                                       for n, (name, count) in enumerate(entries)]}
+                      for kind, entries in counts.items()}
+        files["data/manifest.js"] = "window.__THAR_CONFIG = " + json.dumps(
+            {"userInfo": {"userName": username}, "dataTypes": data_types}, indent=2)
     files["Your archive.html"] = "<html></html>"
     return files
 
