@@ -33,7 +33,7 @@ from campaign.db import Database, database_url
 from . import tables as t
 from .records import KINDS, ArchivedPost, Link, PostFilter
 
-HEAD_REVISION = "a0001"
+HEAD_REVISION = "a0002"
 VERSION_TABLE = "archive_alembic_version"
 MIGRATIONS = Path(__file__).parent / "migrations"
 BATCH = 1000
@@ -95,7 +95,7 @@ def _revision(database: Database) -> str | None:
         raise database.describe(error) from None
 
 
-def _upgrade(database: Database) -> None:
+def _upgrade(database: Database, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -108,7 +108,7 @@ def _upgrade(database: Database) -> None:
             key = int.from_bytes(hashlib.sha256(b"praatmee:archive-migrate").digest()[:8], "big") >> 1
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
         connection.commit()
 
 

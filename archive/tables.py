@@ -8,7 +8,7 @@ as JSON too, so reading a post back needs no join.
 from __future__ import annotations
 
 from sqlalchemy import (JSON, CheckConstraint, Column, ForeignKeyConstraint, Index, Integer, MetaData, String,
-                        Table, Text)
+                        Table, Text, func)
 
 from campaign.tables import UTCDateTime
 
@@ -41,8 +41,9 @@ posts = Table(
     Column("last_seen_at", UTCDateTime(), nullable=False),
     CheckConstraint("kind IN ('post','reply','repost','quote')", name="ck_archive_posts_kind"),
     Index("ix_archive_posts_created_at", "created_at"),
-    Index("ix_archive_posts_account_created_at", "account", "created_at"),
 )
+# The account filter compares lower(account) (handles are case-insensitive): an index on that expression.
+Index("ix_archive_posts_lower_account_created_at", func.lower(posts.c.account), posts.c.created_at)
 
 
 def _child(name: str, *columns, index: str | None = None) -> Table:

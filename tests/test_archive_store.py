@@ -11,8 +11,8 @@ from sqlalchemy import func, insert, select
 from archive import tables
 from archive.errors import ImportFormatError
 from archive.records import ArchivedPost, Link, PostFilter
-from archive.store import (count_posts, get_fetch_state, get_post, open_archive, post_times, query_posts,
-                           set_fetch_state, upsert_posts)
+from archive.store import (HEAD_REVISION, count_posts, get_fetch_state, get_post, open_archive, post_times,
+                           query_posts, set_fetch_state, upsert_posts)
 from campaign import tables as campaign_tables
 
 T0 = datetime(2015, 1, 27, 10, 0, tzinfo=timezone.utc)
@@ -41,10 +41,40 @@ def test_open_archive_is_idempotent_and_keeps_its_own_version_table(database_url
     first = open_archive(database_url)
     second = open_archive(database_url)
     with second.transaction() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM archive_alembic_version").scalar() == "a0001"
+        assert connection.exec_driver_sql("SELECT version_num FROM archive_alembic_version").scalar() == HEAD_REVISION
         assert connection.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
     first.engine.dispose()
     second.engine.dispose()
+
+
+def test_an_archive_of_the_first_version_gets_the_account_index(database_url):
+    from archive.store import _upgrade
+    from campaign.db import Database
+
+    database = Database(database_url)
+    database.migrate()  # the queue's tables
+    _upgrade(database, "a0001")
+    upsert_posts(database, [post("1", account="TeamsAanTStuur"), post("2", account="ander")], source="a", now=NOW)
+    database.engine.dispose()
+    archive = open_archive(database_url)
+    with archive.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM archive_alembic_version").scalar() == HEAD_REVISION
+        indexes = {name for (name,) in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'archive_posts'" if archive.is_sqlite
+            else "SELECT indexname FROM pg_indexes WHERE tablename = 'archive_posts' AND schemaname = current_schema()")}
+    assert "ix_archive_posts_lower_account_created_at" in indexes
+    assert "ix_archive_posts_account_created_at" not in indexes
+    assert [p.remote_id for p in all_posts(archive, accounts=("teamsaantstuur",))] == ["1"]
+    if archive.is_sqlite:  # the account filter is served by the index, not by reading every post
+        from archive.store import _sent, _where
+
+        statement = (select(tables.posts.c.remote_id).where(_where(PostFilter(accounts=("teamsaantstuur",)), _sent()))
+                     .order_by(tables.posts.c.created_at))
+        with archive.engine.connect() as connection:
+            sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        assert "USING INDEX ix_archive_posts_lower_account_created_at" in plan
+    archive.engine.dispose()
 
 
 def test_upsert_is_idempotent_and_keeps_first_seen(archive):
