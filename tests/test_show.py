@@ -127,3 +127,15 @@ def test_fetch_cli_against_fake_x(fake_x, tmp_path):
     database.engine.dispose()
     result = CliRunner().invoke(main, ["fetch", "nobody", "--file", str(posts)], env=env)
     assert result.exit_code == 2 and "no account 'nobody'" in result.output
+
+
+def test_show_and_render_take_from_like_export_and_still_since(seeded, tmp_path):
+    common = ("teamsaantstuur", "--locale", "nl", "--now", "2020-11-27", "--db", seeded)
+    since_2015 = run("show", *common, "--from", "2015-01-01")
+    assert since_2015.exit_code == 0 and since_2015.output == "".join(SEED_LINES.splitlines(True)[:7])
+    assert run("show", *common, "--since", "2015-01-01").output == since_2015.output
+    bad = run("show", *common, "--from", "gisteren?")
+    assert bad.exit_code == 2 and "--from" in bad.output
+    page = tmp_path / "page.html"
+    assert run("render", *common, "--from", "2015-01-20", "--html", str(page)).exit_code == 0
+    assert page.read_text(encoding="utf-8").count("<time") == 3

@@ -41,7 +41,8 @@ def time_options(function):
 def filter_options(function):
     for option in reversed([
         click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky"]), help="Only this platform."),
-        click.option("--since", metavar="DATE", help="Posts created at or after this date (in --timezone)."),
+        click.option("--from", "--since", "since", metavar="DATE",
+                     help="Posts created on or after this date (in --timezone)."),
         click.option("--until", metavar="DATE", help="Posts created before the end of this date."),
         click.option("--hashtag", metavar="TAG", help="Posts with this hashtag (without #, any case)."),
         click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
@@ -98,7 +99,7 @@ def build_filter(accounts, *, zone, platform=None, since=None, until=None, hasht
     from archive.records import PostFilter
 
     return PostFilter(accounts=tuple(a.lstrip("@") for a in accounts if a), platform=platform,
-                      since=parse_moment(since, zone, param="--since") if since else None,
+                      since=parse_moment(since, zone, param="--from") if since else None,
                       until=parse_moment(until, zone, end_of_day=True, param="--until") if until else None,
                       hashtag=hashtag.lstrip("#") if hashtag else None, kinds=tuple(kinds), campaign=campaign,
                       search=search, include_deleted=include_deleted, newest_first=True, limit=limit)
