@@ -23,7 +23,6 @@ import json
 import shutil
 import sys
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from archive.fetch import fetch_account, mastodon_record, x_record
 from campaign.platforms import AccountInfo, connect
 from tests.fakes.base import Fault
