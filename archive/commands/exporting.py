@@ -84,11 +84,10 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         total = count_posts(database, post_filter) if show else None
         if format_name in ("jsonl", "json"):  # every field
             posts = query_posts(database, post_filter, with_raw=True)
-        elif format_name == "csv":
-            database.engine.dispose()  # the reading process opens its own
-            cells = csv_cells(db_url, posts_file, post_filter, (zone, now, locale, units))
-        else:  # table rows need only some fields: read just those
+        elif format_name == "xlsx":  # table rows need only some fields: read just those
             posts = query_flat(database, post_filter)
+        else:  # csv: a reading process opens its own connection (see csv_cells)
+            database.engine.dispose()
         target = output.with_name(output.name + ".part") if output else None
         try:
             with progress_bar("export", enabled=show, total=total) as advance:
@@ -101,7 +100,8 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
                                                write_through=False))
                     try:
                         if format_name == "csv":
-                            with closing(cells):
+                            with closing(csv_cells(db_url, posts_file, post_filter,
+                                                   (zone, now, locale, units))) as cells:
                                 count = export.write_csv_cells(chain.from_iterable(cells), stream,
                                                                delimiter=separator, excel=excel, progress=advance)
                         elif format_name == "jsonl":

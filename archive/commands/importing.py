@@ -75,7 +75,6 @@ def _prepared_batches(module_name: str, path: Path, account: str | None):
     yield from prepare(module.iter_posts(path, account=account), source=module.SOURCE)
 
 
-
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "format_name", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True,

@@ -120,7 +120,7 @@ def _portable(error: BaseException):
     if isinstance(error, ImportFormatError):  # its constructor does not take its own args back
         return ("ImportFormatError", error.file, error.detail, error.record)
     try:
-        pickle.dumps(error)
+        pickle.loads(pickle.dumps(error))  # some exceptions pickle but cannot be rebuilt
         return error
     except Exception:
         return ArchiveError(f"{type(error).__name__}: {error}")
