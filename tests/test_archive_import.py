@@ -333,3 +333,18 @@ def test_a_reading_child_whose_parent_stops_listening_ends():
     while multiprocessing.active_children() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert multiprocessing.active_children() == []
+
+
+def test_iterate_in_child_also_spawns(monkeypatch, tmp_path):
+    """Where fork is not safe (macOS, Windows, a process with threads) the child is spawned."""
+    from archive.importers import background
+
+    monkeypatch.setattr(background, "_context", lambda: multiprocessing.get_context("spawn"))
+    assert list(background.iterate_in_child(_numbers, 3)) == [0, 1, 2]
+    with pytest.raises(ImportFormatError, match="record 1: is broken"):
+        list(background.iterate_in_child(_numbers, 3, 1))
+    zip_path = write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))
+    result = run("import", zip_path, "--db", tmp_path / "a.db")
+    assert result.exit_code == 0 and "7 new" in result.output
+    exported = run("export", "--db", tmp_path / "a.db")
+    assert exported.exit_code == 0 and exported.output.count("\n") == 8  # the header and seven posts
