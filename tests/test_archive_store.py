@@ -205,3 +205,21 @@ def test_query_streams_in_batches(archive):
     assert first.created_at == T0 + timedelta(days=49)
     stream.close()
     assert sum(1 for _ in query_posts(archive, PostFilter(), batch=100)) == 3000
+
+
+def test_a_new_archive_looks_posts_up_by_id_however_large_it_grows(archive):
+    """On PostgreSQL a new table has no statistics, and the planner then found each batch's known
+    posts by reading every post of the platform: an import slowed down as it grew (100 s for
+    100,000 tweets, 8 s now). The store gives the planner statistics with the first batch."""
+    upsert_posts(archive, [post(str(n)) for n in range(2500)], source="a", now=NOW)
+    with archive.transaction() as connection:
+        if archive.is_sqlite:
+            plan = " ".join(row[-1] for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT sources FROM archive_posts WHERE platform = ? AND remote_id IN (?, ?)",
+                ("x", "1", "2")))
+            assert "USING INDEX sqlite_autoindex_archive_posts_1 (platform=? AND remote_id=?)" in plan
+        else:
+            statistics = dict(connection.exec_driver_sql(
+                "SELECT attname, n_distinct FROM pg_stats WHERE tablename = 'archive_posts' "
+                "AND schemaname = current_schema()").all())
+            assert statistics["platform"] == 1 and statistics["remote_id"] == -1  # one platform, unique ids
