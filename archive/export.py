@@ -18,6 +18,7 @@ COLUMNS = ["id", "platform", "account", "url", "created_at", "created_local", "r
            "campaign", "occurrence", "deleted_at"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ID_COLUMNS = (COLUMNS.index("id"), COLUMNS.index("reply_to"))
 
 
 class Rows:
@@ -88,7 +89,9 @@ def write_csv(posts: Iterable[ArchivedPost], out: IO[str], rows: Rows, *, delimi
               excel: bool = False, progress: Callable[[int], None] | None = None) -> int:
     """CSV with a header row; returns the number of posts written. out: a text stream opened with
     newline="". excel=True guards cells that Excel would take for a formula (=, +, -, @) with a
-    leading apostrophe, as Excel itself does. The BOM, if wanted, is the caller's (encoding utf-8-sig)."""
+    leading apostrophe, as Excel itself does, and writes ids of more than 15 digits (X's) as ="…",
+    which Excel shows as the exact text instead of rounding a number. The BOM, if wanted, is the
+    caller's (encoding utf-8-sig)."""
     return write_csv_cells(map(rows.texts, posts), out, delimiter=delimiter, excel=excel, progress=progress)
 
 
@@ -101,6 +104,9 @@ def write_csv_cells(cells: Iterable[list[str]], out: IO[str], *, delimiter: str 
     for count, row in enumerate(cells, 1):
         if excel:
             row = ["'" + c if c.startswith(FORMULA_START) else c for c in row]
+            for index in ID_COLUMNS:
+                if len(row[index]) > 15 and row[index].isdigit():
+                    row[index] = f'="{row[index]}"'  # Excel keeps 15 digits of a number; this stays text
         writer.writerow(row)
         if progress and count % 1000 == 0:
             progress(1000)

@@ -58,9 +58,11 @@ def test_csv_for_dutch_excel(tmp_path, archive_db):
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
     assert rows[0] == COLUMNS
-    by_id = {r[0]: dict(zip(COLUMNS, r)) for r in rows[1:]}
+    assert all(r[0].startswith('="556') and r[0].endswith('"') for r in rows[1:])  # Excel would round 18 digits
+    by_id = {r[0][2:-1]: dict(zip(COLUMNS, r)) for r in rows[1:]}
     reply = by_id["556000000000000002"]
     assert reply["text"] == "'@moniquedenb Leuk dat je ons volgt!"  # Excel would read @… as a formula
+    assert reply["reply_to"] == '="555000000000000009"'
     assert by_id["556000000000000009"]["text"].startswith("'=SUM")
     linked = by_id["556000000000000004"]
     assert linked["created_at"] == "2015-01-27T10:00:00Z" and linked["created_local"] == "2015-01-27 11:00:00"
@@ -152,3 +154,14 @@ def test_csv_cells_are_the_xlsx_values_as_text(archive_db):
                       relative=RelativeTime("nl", amsterdam, 2))):
         for post in [odd, *stored]:
             assert rows.texts(post) == [_as_csv_text(value) for value in rows.values(post)]
+
+
+def test_output_to_a_missing_folder_or_to_dash(tmp_path, archive_db):
+    missing = tmp_path / "nergens" / "tas.csv"
+    for format_name in ("csv", "xlsx", "jsonl"):
+        result = run("export", "--format", format_name, "-o", missing, "--db", archive_db)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert result.output.strip().splitlines()[-1].endswith(f"{missing}: the folder {missing.parent} does not exist")
+    assert not missing.parent.exists()
+    to_dash = run("export", "-o", "-", "--db", archive_db)
+    assert to_dash.exit_code == 0 and to_dash.stdout.startswith("id,platform,account") and not (tmp_path / "-").exists()

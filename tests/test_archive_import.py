@@ -88,6 +88,17 @@ def test_the_manifest_gives_the_number_of_posts_for_the_progress_bar(tmp_path):
     assert result.exit_code == 0 and f"{len(tweets) + 1} new" in result.output
 
 
+def test_account_js_names_the_account_and_a_different_account_option_is_refused(tmp_path):
+    zip_path = write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))
+    refused = run("import", zip_path, "--account", "someone", "--db", tmp_path / "a.db")
+    assert refused.exit_code == 2 and "is the archive of @teamsaantstuur (account.js), not @someone" in refused.output
+    database = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    assert count_posts(database) == 0
+    database.engine.dispose()
+    agreed = run("import", zip_path, "--account", "@TeamsAanTStuur", "--db", tmp_path / "a.db")
+    assert agreed.exit_code == 0 and "7 new" in agreed.output
+
+
 def test_twitter_time_formats():
     assert parse_twitter_time("Tue Jan 27 10:00:00 +0000 2015") == datetime(2015, 1, 27, 10, tzinfo=timezone.utc)
     assert parse_twitter_time("Tue Jan 27 11:00:00 +0100 2015") == datetime(2015, 1, 27, 10, tzinfo=timezone.utc)

@@ -43,13 +43,14 @@ def export_filter_options(function):
 @click.option("--format", "format_name", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="csv (one row per post), jsonl (every field; `archive import` reads it back), json, xlsx.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here [default: standard output; xlsx needs a file].")
-@click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel: ';' between fields, a BOM, and "
-                                            "formula-like cells (=, +, -, @) made harmless.")
+              help="Write here ('-': standard output, the default; xlsx needs a file).")
+@click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel: ';' between fields, a BOM, formula-like "
+                                            "cells (=, +, -, @) made harmless, and X's 18-digit ids kept exact.")
 @click.option("--delimiter", type=click.Choice(list(DELIMITERS)), default=None,
               help="CSV field separator [default: comma; semicolon with --excel].")
 @click.option("--bom/--no-bom", default=None, help="Start the CSV with a UTF-8 BOM [default: only with --excel].")
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar [default: on a terminal].")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar [default: on a terminal, unless the posts go to that terminal].")
 @export_filter_options
 @archive_options
 @time_options
@@ -67,17 +68,23 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         archive export --format xlsx -o tas.xlsx --from 2015-01-01 --until 2015-03-31 --hashtag zelfstandigeteams
     """
     from archive import export
+    from archive.errors import ExportError
     from archive.store import count_posts, open_archive, query_flat, query_posts
 
     zone = zone_of(zone_name)
     now = parse_moment(now_text, zone) if now_text else datetime.now(timezone.utc)
     rows = export.Rows(zone=zone, now=now, relative=relative_formatter(locale, zone, units))
     post_filter = replace(build_filter(accounts, zone=zone, since=since, until=until, **filters), newest_first=False)
+    if output is not None and str(output) == "-":
+        output = None
     if format_name == "xlsx" and output is None:
         raise click.UsageError("xlsx needs a file: add -o FILE.xlsx")
+    if output is not None and not output.parent.is_dir():
+        raise ExportError(f"{output}: the folder {output.parent} does not exist")
     separator = DELIMITERS[delimiter] if delimiter else (";" if excel else ",")
     with_bom = excel if bom is None else bom
-    show = sys.stderr.isatty() if progress is None else progress
+    # A bar on the terminal, unless the posts themselves go to that terminal.
+    show = sys.stderr.isatty() and (output is not None or not sys.stdout.isatty()) if progress is None else progress
 
     database = open_archive(db_url, posts_file=posts_file)
     try:
@@ -116,6 +123,10 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
                             stream.detach()
             if target:
                 target.replace(output)
+        except OSError as error:
+            if target is None:  # standard output went away (e.g. `| head`): nothing to say
+                raise
+            raise ExportError(f"{output}: cannot be written: {error.strerror or error}") from None
         finally:
             if target and target.exists():
                 os.unlink(target)

@@ -81,7 +81,8 @@ def _prepared_batches(module_name: str, path: Path, account: str | None):
               help="x: the X archive (zip, folder or tweets.js); twarc: twarc2 JSONL; mastodon: outbox.json "
                    "(or the export's zip/tar.gz); jsonl: this tool's own export. auto looks at the contents.")
 @click.option("--account", metavar="HANDLE", help="The account's handle when the file does not name it "
-                                                  "(a lone tweets.js without account.js).")
+                                                  "(a lone tweets.js without account.js; an account.js that "
+                                                  "names another account is an error).")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar [default: on a terminal].")
 @archive_options
 def command(paths, format_name, account, progress, db_url, posts_file):

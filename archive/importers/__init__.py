@@ -152,7 +152,7 @@ def json_lines(path: Path) -> Iterator[tuple[int, object]]:
                 try:
                     data = json.loads(line)
                 except json.JSONDecodeError as error:
-                    raise ImportFormatError(str(path), f"is not valid JSON ({error.msg} at column {error.colno}; "
+                    raise ImportFormatError(str(path), f"is not valid JSON ({error.msg}, column {error.colno}; "
                                                        "truncated or damaged?)", record=number) from None
                 yield number, data
     except (OSError, EOFError, UnicodeDecodeError) as error:

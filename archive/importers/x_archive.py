@@ -128,7 +128,8 @@ def count(path: Path | str) -> int | None:
 def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[ArchivedPost]:
     """Every post of the archive at path (tweets, then deleted tweets marked deleted).
 
-    account: the handle, when the archive has no account.js (e.g. a lone tweets.js).
+    account: the handle, when the archive has no account.js (e.g. a lone tweets.js); where account.js
+    names another account, that is an error.
     Raises ImportFormatError (file and record number) on anything it cannot read.
     """
     path = Path(path)
@@ -138,7 +139,11 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
         files = [path.name] if path.is_file() and path.suffix.lower() == ".js" else tweet_files(container.names)
         if not files:
             raise ImportFormatError(str(path), "holds no tweets.js or tweet.js (is it an X archive?)")
-        handle = account or _account(container)
+        named = _account(container)
+        if account and named and account.lstrip("@").lower() != named.lower():
+            raise ImportFormatError(str(path), f"is the archive of @{named} (account.js), not @{account.lstrip('@')}; "
+                                               "--account is only for files that do not name their account")
+        handle = named or account
         if not handle:
             raise ImportFormatError(str(path), "has no account.js naming the account; pass the account's handle "
                                                "(archive import --account NAME)")
