@@ -29,6 +29,7 @@ import orjson
 from sqlalchemy import Text, and_, exc, exists, func, insert, select, text, true, type_coerce, update
 
 from campaign.db import Database, database_url
+from campaign.errors import DatabaseError
 
 from . import tables as t
 from .records import KINDS, ArchivedPost, Link, PostFilter
@@ -57,13 +58,31 @@ class UpsertSummary:
 
 # -- opening -----------------------------------------------------------------
 
-def open_archive(db_url: str | None, posts_file: Path | str | None = None) -> Database:
+def open_archive(db_url: str | None, posts_file: Path | str | None = None, *, create: bool = True) -> Database:
     """Open the database the way `campaign` does (--db, then CAMPAIGN_DATABASE_URL, then campaign.db
     beside posts_file or in the current folder), apply the queue's and the archive's migrations,
-    and return it. Raises DatabaseError (bad URL, unreachable, corrupt, locked)."""
-    database = Database(database_url(db_url, posts_file))
+    and return it. create=False (commands that only read) refuses a SQLite file that does not
+    exist rather than making an empty one: a mistyped --db is then named, not shown as an empty
+    archive. Raises DatabaseError (bad URL, unreachable, corrupt, locked, or not there)."""
+    url = database_url(db_url, posts_file)
+    if not create:
+        _require_sqlite_file(url)
+    database = Database(url)
     migrate(database)
     return database
+
+
+def _require_sqlite_file(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        return  # Database() names a bad URL
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).exists():
+        raise DatabaseError(f"{path}: no database here (import or fetch posts first, or check --db)")
 
 
 def migrate(database: Database) -> None:

@@ -139,3 +139,13 @@ def test_show_and_render_take_from_like_export_and_still_since(seeded, tmp_path)
     page = tmp_path / "page.html"
     assert run("render", *common, "--from", "2015-01-20", "--html", str(page)).exit_code == 0
     assert page.read_text(encoding="utf-8").count("<time") == 3
+
+
+def test_reading_commands_name_a_database_that_is_not_there(tmp_path):
+    missing = tmp_path / "typo.db"
+    for command in (["show", "teamsaantstuur"], ["render", "teamsaantstuur", "--html", str(tmp_path / "t.html")],
+                    ["export"], ["stats"]):
+        result = run(*command, "--db", str(missing))
+        assert result.exit_code == 2, (command, result.output)
+        assert result.output.strip() == f"archive: {missing}: no database here (import or fetch posts first, or check --db)"
+    assert not missing.exists() and not (tmp_path / "t.html").exists()

@@ -86,7 +86,7 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
     # A bar on the terminal, unless the posts themselves go to that terminal.
     show = sys.stderr.isatty() and (output is not None or not sys.stdout.isatty()) if progress is None else progress
 
-    database = open_archive(db_url, posts_file=posts_file)
+    database = open_archive(db_url, posts_file=posts_file, create=False)
     try:
         total = count_posts(database, post_filter) if show else None
         if format_name in ("jsonl", "json"):  # every field

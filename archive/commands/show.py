@@ -109,7 +109,7 @@ def query(db_url, posts_file, post_filter):
     """Open the archive once and return its posts for the filter (newest first)."""
     from archive.store import open_archive, query_posts
 
-    database = open_archive(db_url, posts_file=posts_file)
+    database = open_archive(db_url, posts_file=posts_file, create=False)
     return database, query_posts(database, post_filter)
 
 

@@ -61,7 +61,7 @@ def command(period, top, format_name, zone_name, accounts, since, until, db_url,
 
     zone = zone_of(zone_name)
     post_filter = replace(build_filter(accounts, zone=zone, since=since, until=until, **filters), newest_first=False)
-    database = open_archive(db_url, posts_file=posts_file)
+    database = open_archive(db_url, posts_file=posts_file, create=False)
     try:
         stats = compute(query_posts(database, post_filter, with_raw=False), period=period, zone=zone)
     finally:
