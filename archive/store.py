@@ -341,18 +341,28 @@ def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None
     """A plain executemany of pre-converted tuples: the bulk path (no per-row SQLAlchemy processing)."""
     if not rows:
         return
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    marker = _marker(connection)
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) "
                                f"VALUES ({', '.join([marker] * len(names))})", rows)
+
+
+def _marker(connection) -> str:
+    """The driver's parameter placeholder for plain SQL (sqlite3: ?, psycopg: %s)."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def _by_platform(keys) -> dict[str, list[str]]:
+    """(platform, remote_id) keys as {platform: [remote_id, …]}."""
+    grouped: dict[str, list[str]] = {}
+    for platform, remote_id in keys:
+        grouped.setdefault(platform, []).append(remote_id)
+    return grouped
 
 
 def _stored(connection, table_columns, keys) -> Iterator:
     """The rows (of the given columns) of the stored posts among keys ((platform, remote_id) pairs)."""
     posts = t.posts
-    by_platform: dict[str, list[str]] = {}
-    for platform, remote_id in keys:
-        by_platform.setdefault(platform, []).append(remote_id)
-    for platform, ids in by_platform.items():
+    for platform, ids in _by_platform(keys).items():
         yield from connection.execute(select(*table_columns).where(posts.c.platform == platform,
                                                                    posts.c.remote_id.in_(ids)))
 
@@ -360,12 +370,9 @@ def _stored(connection, table_columns, keys) -> Iterator:
 def _known_sources(connection, keys) -> dict[tuple[str, str], dict]:
     """{(platform, remote_id): sources} of the stored posts among keys. Plain SQL: it runs once
     per batch of an import, and building the statement through SQLAlchemy cost more than running it."""
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    by_platform: dict[str, list[str]] = {}
-    for platform, remote_id in keys:
-        by_platform.setdefault(platform, []).append(remote_id)
+    marker = _marker(connection)
     known = {}
-    for platform, ids in by_platform.items():
+    for platform, ids in _by_platform(keys).items():
         rows = connection.exec_driver_sql(f"SELECT remote_id, sources FROM {t.posts.name} WHERE platform = {marker} "
                                           f"AND remote_id IN ({', '.join([marker] * len(ids))})", (platform, *ids))
         for remote_id, sources in rows:
@@ -397,8 +404,7 @@ def _upsert_batch(connection, batch: list[tuple], source: str, now: datetime) ->
     _insert_many(connection, t.mentions, ["platform", "remote_id", "handle"], handles)
     _insert_many(connection, t.links, ["platform", "remote_id", "position", "url", "expanded_url"], urls)
     seen_again = [key for key in keys if key in known and key not in changed]
-    for platform in {platform for platform, _ in seen_again}:
-        ids = [remote_id for (p, remote_id) in seen_again if p == platform]
+    for platform, ids in _by_platform(seen_again).items():
         connection.execute(update(posts).where(posts.c.platform == platform, posts.c.remote_id.in_(ids))
                            .values(last_seen_at=now))
     return UpsertSummary(new=len(inserts), updated=updated, unchanged=len(keys) - len(inserts) - updated)
@@ -410,7 +416,7 @@ def _update_changed(connection, changed: dict, source: str, stored_now: str, tag
     merged posts' child rows to tags, handles and urls (their old ones are deleted). Returns how
     many posts' content changed (a post another source already said the same of is only re-stamped)."""
     posts = t.posts
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    marker = _marker(connection)
     updated, updates = 0, []
     columns = [posts.c[name] for name in _SAID_COLUMNS] + [posts.c.sources]
     for stored in _stored(connection, columns, changed):

@@ -13,30 +13,16 @@ from pathlib import Path
 import click
 
 from .importing import progress_bar
-from .show import archive_options, build_filter, parse_moment, relative_formatter, time_options, zone_of
+from .show import (FILTER_OPTIONS, archive_options, build_filter, parse_moment, relative_formatter,
+                   time_options, with_options, zone_of)
 
 FORMATS = ["csv", "jsonl", "json", "xlsx"]
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 
 
-def export_filter_options(function):
-    """--account --from --until --hashtag --kind --campaign --search --include-deleted."""
-    for option in reversed([
-        click.option("--account", "accounts", multiple=True, metavar="HANDLE",
-                     help="Only this account (repeat for more)."),
-        click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky"]), help="Only this platform."),
-        click.option("--from", "--since", "since", metavar="DATE",
-                     help="Posts created on or after this date (in --timezone)."),
-        click.option("--until", metavar="DATE", help="Posts created up to the end of this date (in --timezone)."),
-        click.option("--hashtag", metavar="TAG", help="Posts with this hashtag (without #, any case)."),
-        click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
-                     help="Only these kinds (repeat for more)."),
-        click.option("--campaign", metavar="ID", help="Only posts the campaign queue sent for this campaign."),
-        click.option("--search", metavar="TEXT", help="Posts whose text contains TEXT (any case)."),
-        click.option("--include-deleted", is_flag=True, help="Also posts deleted on the platform."),
-    ]):
-        function = option(function)
-    return function
+# --account --from --until --hashtag --kind --campaign --search --include-deleted (and --platform).
+export_filter_options = with_options([click.option("--account", "accounts", multiple=True, metavar="HANDLE",
+                                                   help="Only this account (repeat for more)."), *FILTER_OPTIONS])
 
 
 @click.command("export")

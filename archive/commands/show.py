@@ -38,22 +38,32 @@ def time_options(function):
                              "(fr, es, de, …).")(function)
 
 
-def filter_options(function):
-    for option in reversed([
-        click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky"]), help="Only this platform."),
-        click.option("--from", "--since", "since", metavar="DATE",
-                     help="Posts created on or after this date (in --timezone)."),
-        click.option("--until", metavar="DATE", help="Posts created before the end of this date."),
-        click.option("--hashtag", metavar="TAG", help="Posts with this hashtag (without #, any case)."),
-        click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
-                     help="Only these kinds (repeat the option for more)."),
-        click.option("--campaign", metavar="ID", help="Posts the campaign queue sent for this campaign."),
-        click.option("--search", metavar="TEXT", help="Posts whose text contains TEXT (any case)."),
-        click.option("--include-deleted", is_flag=True, help="Also posts deleted on the platform."),
-        click.option("--limit", type=click.IntRange(min=1), help="At most this many posts (the newest)."),
-    ]):
-        function = option(function)
-    return function
+# The filters every reading command takes (show/render add --limit, export/stats --account).
+FILTER_OPTIONS = [
+    click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky"]), help="Only this platform."),
+    click.option("--from", "--since", "since", metavar="DATE",
+                 help="Posts created on or after this date (in --timezone)."),
+    click.option("--until", metavar="DATE", help="Posts created up to the end of this date (in --timezone)."),
+    click.option("--hashtag", metavar="TAG", help="Posts with this hashtag (without #, any case)."),
+    click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
+                 help="Only these kinds (repeat the option for more)."),
+    click.option("--campaign", metavar="ID", help="Only posts the campaign queue sent for this campaign."),
+    click.option("--search", metavar="TEXT", help="Posts whose text contains TEXT (any case)."),
+    click.option("--include-deleted", is_flag=True, help="Also posts deleted on the platform."),
+]
+
+
+def with_options(options):
+    """A decorator applying click options in the order listed."""
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
+filter_options = with_options([*FILTER_OPTIONS, click.option(
+    "--limit", type=click.IntRange(min=1), help="At most this many posts (the newest).")])
 
 
 def zone_of(zone_name: str | None):
