@@ -65,6 +65,7 @@ class Server:
         # APScheduler's shutdown holds its job-store lock while it waits for running jobs, so a job
         # must not be inside add_job/remove_job then: arming and shutting down take turns on this.
         self.arm_lock = threading.Lock()
+        self._stopper: threading.Thread | None = None
         self.scheduler = BlockingScheduler(
             timezone=timezone.utc,
             executors={"default": ThreadPoolExecutor(3)},
@@ -92,10 +93,23 @@ class Server:
         self.scheduler.add_job(self.heartbeat, "interval", seconds=self.heartbeat_every, id="heartbeat")
         self.arm()
         log.info(logfmt(event="serve-start", worker=self.worker, file=self.posts_file, db=self.db.display))
+        from apscheduler.jobstores.base import JobLookupError
+
+        started = False
         try:
             if not self.stopping.is_set():
+                started = True
                 self.scheduler.start()
+        except JobLookupError:
+            # APScheduler 3's shutdown() marks the scheduler stopped before it takes the job-store
+            # lock, so a shutdown landing while the main loop retires a one-off job (our wake-up)
+            # makes that removal fail and the loop raise. It can only happen while stopping; the
+            # stopping thread still waits for the post in flight (joined below).
+            if not self.stopping.is_set():
+                raise
         finally:
+            if started and self._stopper is not None:
+                self._stopper.join()  # it stops the scheduler once that runs; unstarted, nothing waits
             self._unregister()
             log.info(logfmt(event="serve-stop", worker=self.worker))
         return 0
@@ -106,7 +120,8 @@ class Server:
         self.stopping.set()
         log.info(logfmt(event="stopping", signal=signal.Signals(signum).name,
                         detail="finishing the post in flight"))
-        threading.Thread(target=self._shutdown, daemon=True).start()
+        self._stopper = threading.Thread(target=self._shutdown, daemon=True)
+        self._stopper.start()
 
     def _shutdown(self) -> None:
         """Wait for a dispatch in progress (it takes no new post once `stopping` is set), then stop."""
