@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
@@ -28,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 import orjson
 from sqlalchemy import Text, and_, exc, exists, func, insert, select, text, true, type_coerce, update
 
-from campaign.db import Database, database_url
+from campaign.db import Database, alembic_upgrade, database_url
 from campaign.errors import DatabaseError
 
 from . import tables as t
@@ -87,48 +86,16 @@ def _require_sqlite_file(url: str) -> None:
 
 def migrate(database: Database) -> None:
     """Bring the archive's tables to HEAD_REVISION (its own Alembic chain and version table).
-    Cheap when current: one SELECT, Alembic is not imported. Safe when processes race."""
-    if _revision(database) == HEAD_REVISION:
-        return
-    for attempt in range(20):
-        try:
-            _upgrade(database)
-            return
-        except exc.DBAPIError as error:
-            time.sleep(0.05 * (attempt + 1))
-            if _revision(database) == HEAD_REVISION:
-                return
-            if attempt == 19:
-                raise database.describe(error) from None
-
-
-def _revision(database: Database) -> str | None:
-    try:
-        with database.engine.connect() as connection:
-            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-    except (exc.OperationalError, exc.ProgrammingError) as error:
-        if isinstance(error, exc.ProgrammingError) or "no such table" in str(error).lower():
-            return None
-        raise database.describe(error) from None
-    except exc.DBAPIError as error:
-        raise database.describe(error) from None
+    Cheap when current: one SELECT, Alembic is not imported; a new archive is created in one
+    step, without Alembic either. Safe when processes race."""
+    database.bring_to_head(t.metadata, head=HEAD_REVISION, version_table=VERSION_TABLE, migrations=MIGRATIONS,
+                           lock="archive-migrate")
 
 
 def _upgrade(database: Database, revision: str = "head") -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with database.engine.connect() as connection:
-        if database.is_sqlite:
-            connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-        elif database.url.get_backend_name() == "postgresql":
-            key = int.from_bytes(hashlib.sha256(b"praatmee:archive-migrate").digest()[:8], "big") >> 1
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-        connection.commit()
+    """Alembic's way, one migration after another (how an archive made by an older version gets here)."""
+    with database.migration_transaction("archive-migrate") as connection:
+        alembic_upgrade(connection, MIGRATIONS, revision)
 
 
 # -- writing -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timezone
 
 from sqlalchemy import (JSON, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, TypeDecorator)
+                        Table, Text, TypeDecorator, UniqueConstraint)
 
 STATES = ("queued", "sending", "sent", "failed", "unknown", "missed", "cancelled")
 SOURCES = ("file", "manual")
@@ -81,6 +81,10 @@ scheduled_posts = Table(
     Column("claimed_by", String(200)),
     Column("claimed_at", UTCDateTime()),
     Column("sent_at", UTCDateTime()),
+    # An attempt may have reached the platform and its outcome is not settled: read before re-posting.
+    Column("in_doubt_since", UTCDateTime()),
+    # A person has seen this failed/unknown/missed post: `run` stops reporting it.
+    Column("acknowledged_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("state IN ('queued','sending','sent','failed','unknown','missed','cancelled')",
@@ -88,6 +92,7 @@ scheduled_posts = Table(
     CheckConstraint("source IN ('file','manual')", name="ck_scheduled_posts_source"),
     Index("ix_scheduled_posts_state_due", "state", "due_at"),
     Index("ix_scheduled_posts_state_not_before", "state", "not_before"),
+    Index("ix_scheduled_posts_state_sent_at", "state", "sent_at"),  # history and status: newest sent first
 )
 
 # Each part of a post that the platform has accepted: a thread resumes after the last one,
@@ -110,6 +115,67 @@ synced_files = Table(
     Column("path", String(1000), primary_key=True),
     Column("sha256", String(64), nullable=False),
     Column("synced_at", UTCDateTime(), nullable=False),
+)
+
+# A posts.yaml that fails validation right now; the queue from its last good version keeps running.
+invalid_files = Table(
+    "invalid_files", metadata,
+    Column("path", String(1000), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("first_error", Text, nullable=False),
+    Column("error_count", Integer, nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+)
+
+# One alert per event and subject (a post key, an account, a file, a dispatcher): overlapping runs
+# and restarts insert the same row at most once, and delivery is retried until it succeeds.
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event", String(30), nullable=False),
+    Column("subject", String(1000), nullable=False),
+    Column("post_id", Integer),
+    Column("account", String(100)),
+    Column("campaign_id", String(100)),
+    Column("message", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    UniqueConstraint("event", "subject", name="uq_notifications_event_subject"),
+    Index("ix_notifications_delivered_at", "delivered_at"),
+)
+
+# Where alerts go: posts.yaml's `notify:` as of its last good sync, so an invalid file can still
+# alert. `url` is as written ({env:NAME} placeholders unresolved): never a secret.
+notify_targets = Table(
+    "notify_targets", metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of campaign, url, digest
+    Column("campaign_id", String(100)),  # NULL: the top level, every campaign
+    Column("url", Text, nullable=False),
+    Column("events", JSON),  # NULL: every event
+    Column("digest", String(10)),  # NULL: at once; "daily"
+    Column("digest_at", String(5), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    # Only events from this moment on reach the target: enabling notify on an old queue is quiet.
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_digest_at", UTCDateTime()),
+    Column("digest_attempts", Integer, nullable=False, server_default="0"),
+    Column("retry_at", UTCDateTime()),
+    Column("last_error", Text),
+)
+
+# One notification to one target: claimed before sending, so overlapping runs send it once.
+notify_deliveries = Table(
+    "notify_deliveries", metadata,
+    Column("notification_id", Integer, ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True),
+    Column("target", String(64), primary_key=True),
+    Column("delivered_at", UTCDateTime()),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("retry_at", UTCDateTime()),
+    Column("claimed_until", UTCDateTime()),
+    Column("last_error", Text),
 )
 
 # Long-running dispatchers (`campaign serve`) and their heartbeat.
