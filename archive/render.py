@@ -18,11 +18,12 @@ from .records import ArchivedPost
 from .reltime import RelativeTime
 
 _TOKENS = re.compile(
-    r"(?P<url>https?://[^\s<>\"]+)"
+    r"(?P<url>https?://[^\s<>\"\x00-\x1f\x7f]+)"
     r"|(?<![\w#&])(?P<tag>#\w+)"
     r"|(?<![\w@/])(?P<mention>@[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
 _TRAILING = ".,!?;:)'\""
 _WHITESPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def handle(post: ArchivedPost) -> str:
@@ -75,10 +76,12 @@ class Entry:
 
 
 def safe_href(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) URL with a host, else None (no javascript:, data:, …)."""
+    """The URL if it is an absolute http(s) URL with a host, else None (no javascript:, data:, …).
+    Control characters are dropped first: a NUL from an imported text must not end up in an href,
+    and browsers ignore some of them, so the scheme is judged on what a browser would see."""
     if not url:
         return None
-    url = url.strip()
+    url = _CONTROL.sub("", url).strip()
     try:
         parts = urlsplit(url)
     except ValueError:

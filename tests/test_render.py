@@ -76,6 +76,14 @@ def test_safe_href(url, safe):
     assert (safe_href(url) is not None) == safe
 
 
+def test_control_characters_never_reach_an_href():
+    assert safe_href("https://example.org/a\x00b\x7f") == "https://example.org/ab"
+    assert safe_href("java\x00script:alert(1)") is None
+    parts = segments(post("zie https://example.org/a\x00\"onmouseover=x en https://t.co/z",
+                          links=[Link("https://t.co/z", "https://example.org/\x01b", "example.org/b")]))
+    assert [s.href for s in parts if s.href] == ["https://example.org/a", "https://example.org/b"]
+
+
 HOSTILE = [
     "<script>alert('x')</script>",
     '"><img src=x onerror=alert(1)>',

@@ -3,6 +3,8 @@
 They import neither click nor the database, read their input incrementally (ijson, or one
 JSONL line at a time) so memory stays bounded whatever the file's size, and raise
 archive.errors.ImportFormatError naming the file and the record number when the input is broken.
+No record may hold more than MAX_RECORD bytes of JSON (a twarc2 page: MAX_PAGE), and this is
+enforced while reading (Bounded, json_lines), so a hostile file cannot make one huge record.
 
 Every importer module provides
 
@@ -15,10 +17,12 @@ archive.importers.detect chooses the module for a path.
 """
 from __future__ import annotations
 
+import codecs
 import gzip
 import html
 import json
 import re
+import zipfile
 from datetime import datetime, timezone
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -26,6 +30,14 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import ImportFormatError
+
+MB = 1024 * 1024
+MAX_RECORD = 1 * MB  # one tweet, status or exported post: real ones are a few KB
+MAX_PAGE = 4 * MB  # one twarc2 line: a page of up to 100 tweets with their includes
+MAX_MEMBER = 4096 * MB  # one file inside a zip, uncompressed: far beyond any real archive
+MAX_RATIO = 100  # compression ratio; JSON exports compress about 10:1, zip bombs 1000:1
+RATIO_FROM = 10 * MB  # small files may compress better (long runs of one character) and do no harm
+_CHUNK = 64 * 1024  # what Bounded hands out per read: the most it holds beyond a limit
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                                        "Dec"), 1)}
@@ -138,22 +150,90 @@ class Prefixed:
         return self._raw.read(size)
 
 
-def json_lines(path: Path) -> Iterator[tuple[int, object]]:
-    """(line number, decoded JSON) of each non-blank line of a JSONL file (.gz too), streamed.
-    Raises ImportFormatError naming the line that is not JSON, or the last line read when the
-    file itself breaks."""
+def too_large(display: str, record: int, limit: int) -> ImportFormatError:
+    return ImportFormatError(display, f"is larger than {limit // MB} MB (a record holds at most "
+                                      f"{limit // MB} MB of JSON; is this file damaged or hostile?)", record=record)
+
+
+class Bounded:
+    """A binary file object that stops ijson after `limit` bytes since the last whole record, or
+    `total` bytes in all. ijson builds each string whole before handing it over, so only the
+    reader can stop a 2 GB string; ijson reads a chunk only once it has handed over every record
+    the earlier chunks completed, so bytes since the last mark() are the current record's."""
+
+    def __init__(self, raw, display: str, *, limit: int = MAX_RECORD, total: int = MAX_MEMBER):
+        self._raw, self._display, self._limit, self._total = raw, display, limit, total
+        self._read = self._mark = 0
+        self.records = 0
+
+    def mark(self, records: int) -> None:
+        """Call with the number of records read so far, as each one arrives."""
+        self.records, self._mark = records, self._read
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(_CHUNK if size is None or size < 0 else min(size, _CHUNK))
+        self._read += len(data)
+        if self._read - self._mark > self._limit:
+            raise too_large(self._display, self.records + 1, self._limit)
+        if self._read > self._total:  # declared sizes can lie; what is read cannot
+            raise ImportFormatError(self._display, f"unpacks to more than {self._total // MB} MB; refused")
+        return data
+
+
+def check_member(info: zipfile.ZipInfo, display: str) -> None:
+    """Refuse a zip member that would unpack to an absurd size before reading any of it (a zip bomb)."""
+    if info.file_size > MAX_MEMBER:
+        raise ImportFormatError(display, f"would unpack to {info.file_size / MB:,.0f} MB; at most "
+                                         f"{MAX_MEMBER // MB} MB per file is read")
+    if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * info.compress_size:
+        raise ImportFormatError(display, f"is compressed {info.file_size / max(info.compress_size, 1):,.0f}:1 "
+                                         f"(at most {MAX_RATIO}:1 is read; a zip bomb?)")
+
+
+def json_lines(path: Path, *, limit: int = MAX_RECORD) -> Iterator[tuple[int, object]]:
+    """(line number, decoded JSON) of each non-blank line of a JSONL file (.gz too), streamed; the
+    line number is the record number. Raises ImportFormatError naming the line that is too long
+    (checked before more than `limit` bytes of it are read), not UTF-8, or not JSON."""
     number = 0
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ImportFormatError(str(path), f"is not valid JSON ({error.msg}, column {error.colno}; "
-                                                       "truncated or damaged?)", record=number) from None
-                yield number, data
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise ImportFormatError(str(path), f"cannot be read after record {number}: {error}") from None
+        with opener(path, "rb") as lines:
+            while line := lines.readline(limit + 1):
+                number += 1
+                if len(line) > limit and not line.endswith(b"\n"):
+                    raise too_large(str(path), number, limit)
+                data = _json_line(path, number, line)
+                if data is not _BLANK:
+                    yield number, data
+    except (OSError, EOFError) as error:
+        raise ImportFormatError(str(path), f"cannot be read: {error} (truncated or damaged?)",
+                                record=number + 1) from None
+
+
+_BLANK = object()
+
+
+def _json_line(path: Path, number: int, line: bytes):
+    if number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[len(codecs.BOM_UTF8):]
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ImportFormatError(str(path), f"is not valid UTF-8 (byte 0x{line[error.start]:02x} at byte "
+                                           f"{error.start + 1} of line {number})", record=number) from None
+    if not text.strip():
+        return _BLANK
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ImportFormatError(str(path), f"is not valid JSON ({error.msg}, column {error.colno}; "
+                                           "truncated or damaged?)", record=number) from None
+
+
+def first_json_line(path: Path, *, limit: int) -> object:
+    """The first non-blank line's JSON (None for an empty file); errors as json_lines."""
+    lines = json_lines(path, limit=limit)
+    try:
+        return next(lines, (0, None))[1]
+    finally:
+        lines.close()  # the file, now

@@ -2,27 +2,30 @@
 never by trusting the extension alone."""
 from __future__ import annotations
 
+import codecs
 import gzip
-import json
 import tarfile
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
 from ..errors import ImportFormatError, UnknownFormat
-from . import Prefixed, mastodon_outbox, own_jsonl, twarc, x_archive
+from . import MAX_PAGE, Prefixed, first_json_line, mastodon_outbox, own_jsonl, twarc, x_archive
 
 FORMATS = {"x": x_archive, "twarc": twarc, "mastodon": mastodon_outbox, "jsonl": own_jsonl}
 
 
-def _first_line(path: Path) -> dict | None:
+def _starts_like_json_lines(path: Path) -> bool:
+    """True when the first bytes (uncompressed, for .gz) open a JSON object: from then on the file
+    is taken as JSON lines, so a broken one is reported for what it is (a line too long, not
+    UTF-8, not JSON) rather than as an unknown format."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            line = handle.readline(10_000_000)
-        return json.loads(line)
-    except (OSError, EOFError, UnicodeDecodeError, ValueError):
-        return None
+        with opener(path, "rb") as handle:
+            head = handle.read(4096)
+    except (OSError, EOFError):
+        return False
+    return head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"{")
 
 
 def detect(path: Path | str) -> ModuleType:
@@ -60,9 +63,10 @@ def detect(path: Path | str) -> ModuleType:
                                            "(is this a file from an X archive?)")
     if b'"orderedItems"' in head or (path.name == "outbox.json"):
         return mastodon_outbox
-    first = _first_line(path)
-    if own_jsonl.looks_like(first):
-        return own_jsonl
-    if twarc.looks_like(first):
-        return twarc
+    if _starts_like_json_lines(path):
+        first = first_json_line(path, limit=MAX_PAGE)  # the largest line any JSON-lines format reads
+        if own_jsonl.looks_like(first):
+            return own_jsonl
+        if twarc.looks_like(first):
+            return twarc
     raise UnknownFormat(f"{path}: not an X archive, twarc2 JSONL, Mastodon outbox.json or an archive JSONL export")

@@ -1,5 +1,6 @@
 """Mastodon's account export: outbox.json (ActivityPub), as a file, in the unpacked folder, or
-inside the export's .zip / .tar.gz. Streamed with ijson, one activity at a time.
+inside the export's .zip / .tar.gz. Streamed with ijson, one activity (at most MAX_RECORD bytes)
+at a time.
 
 Create activities become posts (HTML content turned into text), Announce activities reposts.
 Direct messages (addressed neither to the public nor to followers) are skipped: the archive is
@@ -18,7 +19,7 @@ import ijson
 
 from ..errors import ImportFormatError
 from ..records import ArchivedPost, Link
-from . import html_to_text, parse_iso_time
+from . import Bounded, check_member, html_to_text, parse_iso_time
 
 SOURCE = "mastodon-export"
 PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
@@ -52,6 +53,7 @@ def _outbox(path: Path):
             name = next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "outbox.json"), None)
             if not name:
                 raise ImportFormatError(str(path), "holds no outbox.json (is it a Mastodon export?)")
+            check_member(archive.getinfo(name), f"{path}:{name}")
             with archive.open(name) as handle:
                 yield f"{path}:{name}", handle
     elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
@@ -80,7 +82,9 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
     display = str(path)
     try:
         with _outbox(path) as (display, handle):
-            for number, activity in enumerate(ijson.items(handle, "orderedItems.item", use_float=True), 1):
+            stream = Bounded(handle, display)
+            for number, activity in enumerate(ijson.items(stream, "orderedItems.item", use_float=True), 1):
+                stream.mark(number)
                 try:
                     post = post_from_activity(activity, account)
                 except (KeyError, ValueError, TypeError, AttributeError) as error:

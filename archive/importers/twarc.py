@@ -1,8 +1,8 @@
 """twarc2 JSONL: X API v2 responses, one page per line ({"data": […], "includes": {…}}) or one
 flattened tweet per line (`twarc2 flatten`: author, referenced tweets and media resolved inline).
 
-Lines are read one at a time (a page is at most a few hundred tweets); `.gz` files are read
-compressed. Users and media are resolved from the page's `includes`.
+Lines are read one at a time (a page is at most a few hundred tweets: a line may hold MAX_PAGE
+bytes, more than the MAX_RECORD of other formats); `.gz` files are read compressed. Users and media are resolved from the page's `includes`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Iterator
 
 from ..errors import ImportFormatError
 from ..records import ArchivedPost, Link
-from . import as_int, json_lines, parse_iso_time, unescape
+from . import MAX_PAGE, as_int, json_lines, parse_iso_time, unescape
 
 SOURCE = "twarc"
 
@@ -29,7 +29,7 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
     """Every tweet in a twarc2 JSONL file. account: used when a tweet's author cannot be resolved.
     Raises ImportFormatError naming the line (record) that cannot be read."""
     path = Path(path)
-    for number, document in json_lines(path):
+    for number, document in json_lines(path, limit=MAX_PAGE):
         try:
             if isinstance(document, dict) and isinstance(document.get("data"), list):
                 includes = document.get("includes") or {}

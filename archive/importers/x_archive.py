@@ -5,7 +5,7 @@ archives split into tweets-part1.js, …; account.js naming the account; deleted
 (posts marked deleted); every number a string; HTML-escaped full_text; the created_at format
 "Tue Jan 27 10:00:00 +0000 2015"; retweets ("RT @…"), replies and quotes classified; t.co
 links expanded from the entities; edit_info giving the earlier versions of an edited post.
-Each file is read with ijson, one tweet at a time.
+Each file is read with ijson, one tweet (at most MAX_RECORD bytes) at a time.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import ijson
 
 from ..errors import ImportFormatError
 from ..records import ArchivedPost, Link
-from . import Prefixed, parse_iso_time, parse_twitter_time, source_app, unescape
+from . import Bounded, Prefixed, check_member, parse_iso_time, parse_twitter_time, source_app, unescape
 
 SOURCE = "x-archive"
 
@@ -48,6 +48,7 @@ class _Container:
     @contextmanager
     def open(self, name: str):
         if self.zip is not None:
+            check_member(self.zip.getinfo(name), self.display(name))
             with self.zip.open(name) as handle:
                 yield handle
         else:
@@ -157,7 +158,8 @@ def _account(container: _Container) -> str | None:
             display = container.display(name)
             try:
                 with container.open(name) as raw:
-                    for value in ijson.items(Prefixed(raw, display, expected="account"), "item.account.username"):
+                    stream = Bounded(Prefixed(raw, display, expected="account"), display)
+                    for value in ijson.items(stream, "item.account.username"):
                         return value
             except (ijson.JSONError, zipfile.BadZipFile, EOFError, OSError) as error:
                 raise ImportFormatError(display, f"is not valid JSON: {_first_line(error)}") from None
@@ -173,9 +175,11 @@ def _read(container: _Container, name: str, account: str) -> Iterator[ArchivedPo
     number = 0
     try:
         with container.open(name) as raw:
-            stream = Prefixed(raw, display, expected="tweets|tweet|deleted_tweets|deleted_tweet")
-            deleted = stream.name.startswith("deleted")
+            prefixed = Prefixed(raw, display, expected="tweets|tweet|deleted_tweets|deleted_tweet")
+            deleted = prefixed.name.startswith("deleted")
+            stream = Bounded(prefixed, display)
             for number, item in enumerate(ijson.items(stream, "item", use_float=True), 1):
+                stream.mark(number)
                 tweet = item.get("tweet", item) if isinstance(item, dict) else None
                 if not isinstance(tweet, dict):
                     raise ImportFormatError(display, "is not a tweet object", record=number)
