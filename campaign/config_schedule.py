@@ -83,10 +83,16 @@ def read_schedule(reader, node: YMap) -> Schedule | None:
             reader.err(node.value_mark("until"), f"until: {exc}")
             ok = False
     count = reader.whole(node, "count")
+    if "count" in node and count is None:
+        ok = False
+    if count is not None and count > sched.MAX_OCCURRENCES_PER_POST:
+        reader.err(node.value_mark("count"), f"'count' may be at most {sched.MAX_OCCURRENCES_PER_POST:,}")
+        ok = False
     if until is not None and count is not None:
         reader.err(node.key_mark("count"), "use either 'until' or 'count', not both")
         ok = False
-    if until is None and count is None and not sched.rule_has_end(rule):
+    # A given but invalid 'until' or 'count' was reported already; "never ends" would be noise.
+    if "until" not in node and "count" not in node and not sched.rule_has_end(rule):
         reader.err(node.value_mark(key), "this recurrence never ends: add 'until' or 'count'")
         ok = False
     if start is not None and until is not None and until < start:

@@ -13,13 +13,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import config, schedule as sched
-from .errors import ConfigError
+from .errors import CampaignError, ConfigError
 from .model import Account, Campaign, CampaignFile, Post
-from .problems import Mark, ProblemList
+from .problems import Mark, Problem, ProblemList
 from .text import LIMITS, add_utm, fill, length
 
 DAY = timedelta(hours=24)
 MAX_REPORTS_PER_POST = 5
+MAX_OCCURRENCES_PER_FILE = 100_000
+# Past this multiple of its limit a text is refused without counting: twitter-text on a megabyte
+# takes seconds, and the answer is "too long" anyway.
+FAR_TOO_LONG = 10
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,25 @@ class Plan:
 
 def analyse(path: Path | str) -> Plan:
     """Load, validate and expand posts.yaml; every problem is in plan.problems."""
+    try:
+        return _analyse(path)
+    except CampaignError:
+        raise
+    except (Exception, RecursionError) as exc:
+        # A bug met by some odd input: still one line naming the file, never a traceback, so
+        # `run` can keep posting the last good queue.
+        return _unexpected(path, exc)
+
+
+def _unexpected(path: Path | str, exc: BaseException) -> Plan:
+    problems = ProblemList(str(path))
+    detail = str(exc)[:200]
+    problems.error(Mark(), f"cannot read this file ({type(exc).__name__}{': ' + detail if detail else ''}); "
+                           "please report it")
+    return Plan(None, [], problems)
+
+
+def _analyse(path: Path | str) -> Plan:
     cfile, problems = config.load(path)
     if cfile is None or problems.errors:
         # Expanding a half-valid file would add noise about follow-on problems.
@@ -81,6 +104,7 @@ def analyse(path: Path | str) -> Plan:
         return Plan(cfile, occurrences, problems)
     occurrences = expand(cfile, problems)
     check_lengths(occurrences, problems)
+    check_media(occurrences, problems)
     check_duplicates(occurrences, cfile.accounts, problems)
     check_daily_caps(occurrences, cfile.accounts, problems)
     return Plan(cfile, occurrences, problems)
@@ -88,7 +112,14 @@ def analyse(path: Path | str) -> Plan:
 
 def load_plan(path: Path | str) -> Plan:
     """Like analyse, but raise ConfigError when the file has errors."""
-    plan = analyse(path)
+    try:
+        plan = analyse(path)
+    except CampaignError as error:
+        # Unreadable or undecodable: to `run` that is a bad file like any other, so the last good
+        # queue keeps going out. A missing file stays a plain error.
+        if isinstance(error, ConfigError) or not Path(path).exists():
+            raise
+        raise ConfigError([Problem(str(path), Mark(), "error", str(error))]) from None
     if not plan.ok:
         raise ConfigError(plan.problems.sorted())
     return plan
@@ -99,15 +130,26 @@ def expand(cfile: CampaignFile, problems: ProblemList) -> list[Occurrence]:
     for campaign in cfile.campaigns.values():
         tz = sched.zone(campaign.timezone)
         for post in campaign.posts:
-            out.extend(_expand_post(campaign, post, cfile.accounts, tz, problems))
-    out.sort(key=lambda o: (o.due_at, o.account, o.key))
-    return out
+            for occ in _expand_post(campaign, post, cfile.accounts, tz, problems):
+                if len(out) >= MAX_OCCURRENCES_PER_FILE:
+                    problems.error(post.schedule.mark, f"the file has more than {MAX_OCCURRENCES_PER_FILE:,} "
+                                                       "occurrences (posts × accounts); split it or shorten recurrences")
+                    return _in_order(out)
+                out.append(occ)
+    return _in_order(out)
+
+
+def _in_order(occurrences: list[Occurrence]) -> list[Occurrence]:
+    occurrences.sort(key=lambda o: (o.due_at, o.account, o.key))
+    return occurrences
 
 
 def _expand_post(campaign: Campaign, post: Post, accounts: dict[str, Account], tz, problems: ProblemList):
     reported = 0
+    produced = 0
     recurring = post.schedule.recurring
     for index, local in enumerate(sched.local_times(post.schedule)):
+        produced = index + 1
         if index >= sched.MAX_OCCURRENCES_PER_POST:
             problems.error(post.schedule.mark, f"this post has more than {sched.MAX_OCCURRENCES_PER_POST:,} "
                                                "occurrences; shorten 'until' or 'count'")
@@ -132,6 +174,19 @@ def _expand_post(campaign: Campaign, post: Post, accounts: dict[str, Account], t
                 index=index, variant=variant_index, parts=parts,
                 limit=_limit(account), late=post.late, mark=post.text_mark, language=campaign.language,
             )
+    if recurring:
+        _check_fired(post, produced, problems)
+
+
+def _check_fired(post: Post, produced: int, problems: ProblemList) -> None:
+    """A rule that matches no date (30 February) or runs past LAST_YEAR must not pass as valid."""
+    wanted = post.schedule.count
+    if produced == 0:
+        problems.error(post.schedule.mark, "this recurrence never happens: no date matches the rule "
+                                           f"between 'from' and {'until' if post.schedule.until else sched.LAST_YEAR}")
+    elif wanted is not None and produced < wanted:
+        problems.error(post.schedule.mark, f"only {produced} of the {wanted} occurrences happen by the end of "
+                                           f"{sched.LAST_YEAR}; {sched.RANGE}")
 
 
 def _limit(account: Account) -> int:
@@ -140,12 +195,30 @@ def _limit(account: Account) -> int:
 
 def _plan_part(part, campaign: Campaign, post: Post, account: Account) -> PlannedPart:
     text = fill(part.text, campaign.vars)
+    media = tuple((str(m.path), m.alt) for m in part.media)
+    if len(text) > FAR_TOO_LONG * _limit(account):
+        return PlannedPart(text, media, len(text))
     if campaign.utm is not None:
         values = {"platform": account.platform, "account": account.name, "campaign": campaign.id, "post": post.id}
         params = tuple((k, v.format_map(values)) for k, v in campaign.utm.params)
         text = add_utm(text, campaign.utm.hosts, params)
-    media = tuple((str(m.path), m.alt) for m in part.media)
     return PlannedPart(text, media, length(account.platform, text))
+
+
+def check_media(occurrences: list[Occurrence], problems: ProblemList) -> None:
+    """Each media file by its content and size, for each platform it goes to (once per pair)."""
+    from .media import problem
+
+    seen = set()
+    for occ in occurrences:
+        for part in occ.parts:
+            for path, _alt in part.media:
+                if (path, occ.platform) in seen:
+                    continue
+                seen.add((path, occ.platform))
+                why = problem(Path(path), occ.platform)
+                if why:
+                    problems.error(occ.mark, f"account '{occ.account}': {why}")
 
 
 def check_lengths(occurrences: list[Occurrence], problems: ProblemList) -> None:
@@ -155,7 +228,9 @@ def check_lengths(occurrences: list[Occurrence], problems: ProblemList) -> None:
             if part.length <= occ.limit:
                 continue
             where = f" (thread part {number})" if len(occ.parts) > 1 else ""
-            message = (f"text is {part.length} characters on {occ.platform}, the limit is {occ.limit}"
+            size = (f"far too long ({part.length:,} characters on {occ.platform})" if part.length > FAR_TOO_LONG * occ.limit
+                    else f"{part.length} characters on {occ.platform}")
+            message = (f"text is {size}, the limit is {occ.limit}"
                        f"{where}; account '{occ.account}'" + (f", variant {occ.variant + 1}" if occ.variant else ""))
             if message not in seen:
                 seen.add(message)

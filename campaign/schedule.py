@@ -18,8 +18,12 @@ from dateutil import rrule
 
 from .model import Schedule
 
+from .timerange import FIRST_YEAR, LAST_YEAR, RANGE  # noqa: F401 (re-exported)
+
 UTC = timezone.utc
-MAX_OCCURRENCES_PER_POST = 50_000
+MAX_OCCURRENCES_PER_POST = 10_000
+EARLIEST, LATEST = datetime(FIRST_YEAR, 1, 1), datetime(LAST_YEAR, 12, 31, 23, 59, 59)
+MAX_DURATION = timedelta(days=3650)
 
 WEEKDAYS = {
     "mo": rrule.MO, "mon": rrule.MO, "monday": rrule.MO, "ma": rrule.MO, "maandag": rrule.MO,
@@ -55,16 +59,24 @@ def parse_local_datetime(value: object, *, date_only_means: time | None = None) 
     """'2026-01-27 10:00' (or with seconds, or 'T') as a naive local datetime."""
     text = str(value).strip()
     try:
-        if date_only_means is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return datetime.combine(date.fromisoformat(text), date_only_means)
-        parsed = datetime.fromisoformat(text)
+        day_only = date_only_means is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text)
+        parsed = datetime.combine(date.fromisoformat(text), date_only_means) if day_only else \
+            datetime.fromisoformat(text)
     except ValueError:
         raise ScheduleError(f"{text!r} is not a local date and time like '2026-01-27 10:00'") from None
+    if day_only:
+        return in_range(parsed, text)
     if not re.match(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}", text):
         raise ScheduleError(f"{text!r} is not a local date and time like '2026-01-27 10:00'")
     if parsed.tzinfo is not None:
         raise ScheduleError(f"{text!r} has a UTC offset; write local time and set 'timezone' instead")
-    return parsed
+    return in_range(parsed, text)
+
+
+def in_range(moment: datetime, shown: str) -> datetime:
+    if not EARLIEST <= moment <= LATEST:
+        raise ScheduleError(f"{shown!r} is out of range; {RANGE}")
+    return moment
 
 
 def parse_time_of_day(value: object) -> tuple[int, int]:
@@ -75,7 +87,15 @@ def parse_time_of_day(value: object) -> tuple[int, int]:
 
 
 def parse_duration(value: object) -> timedelta:
-    """'30m', '2h', '1d', '1h30m'; a bare number means minutes."""
+    """'30m', '2h', '1d', '1h30m'; a bare number means minutes (at most MAX_DURATION)."""
+    duration = _duration(value)
+    if duration > MAX_DURATION:
+        # Added to dates in the queue: unbounded, it overflows datetime there.
+        raise ScheduleError(f"{value!r} is longer than {MAX_DURATION.days} days")
+    return duration
+
+
+def _duration(value: object) -> timedelta:
     if isinstance(value, bool):
         raise ScheduleError(f"{value!r} is not a duration like '30m', '2h' or '1d'")
     if isinstance(value, int):
@@ -144,13 +164,25 @@ def normalise_rrule(text: object) -> str:
         rule = rrule.rrulestr(body, dtstart=datetime(2000, 1, 1))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise ScheduleError(f"rrule: {body!r} is not a valid RRULE ({exc})") from None
-    if getattr(rule, "_until", None) is not None and rule._until.tzinfo is not None:
+    until = getattr(rule, "_until", None)
+    if until is not None and until.tzinfo is not None:
         raise ScheduleError("rrule: write UNTIL as local time without 'Z' (or use 'until')")
+    if until is not None and not EARLIEST <= until <= LATEST:
+        raise ScheduleError(f"rrule: UNTIL {until:%Y-%m-%d} is out of range; {RANGE}")
+    if getattr(rule, "_freq", None) == rrule.SECONDLY:
+        # Nothing is posted by the second, and such a rule can run to millions of steps.
+        raise ScheduleError("rrule: FREQ=SECONDLY is not supported; use MINUTELY or coarser")
+    count = getattr(rule, "_count", None)
+    if count is not None and count > MAX_OCCURRENCES_PER_POST:
+        raise ScheduleError(f"rrule: COUNT={count} is more than {MAX_OCCURRENCES_PER_POST:,} occurrences")
     return body
 
 
 def local_times(schedule: Schedule) -> Iterator[datetime]:
-    """Every naive local occurrence time, in order (at most MAX_OCCURRENCES_PER_POST + 1)."""
+    """Every naive local occurrence time, in order (at most MAX_OCCURRENCES_PER_POST + 1).
+
+    Never past LATEST: a rule that stops firing (or never fires) ends there instead of at year 9999.
+    """
     if schedule.at is not None:
         yield schedule.at
         return
@@ -162,10 +194,8 @@ def local_times(schedule: Schedule) -> Iterator[datetime]:
         changes: dict = {}
         if hour is not None:
             changes.update(byhour=hour, byminute=minute, bysecond=0)
-        if schedule.until is not None:
-            changes.update(until=schedule.until, count=None)
-        elif schedule.count is not None:
-            changes.update(count=None)  # applied after merging all times of day
+        # COUNT is applied after merging all times of day.
+        changes.update(until=_bounded_until(rule, schedule.until), count=None)
         rule = rule.replace(**changes) if changes else rule
         streams.append(iter(rule))
     merged = heapq.merge(*streams) if len(streams) > 1 else streams[0]
@@ -180,6 +210,11 @@ def local_times(schedule: Schedule) -> Iterator[datetime]:
         produced += 1
         if produced >= min(limit, MAX_OCCURRENCES_PER_POST + 1):
             return
+
+
+def _bounded_until(rule, until: datetime | None) -> datetime:
+    own = getattr(rule, "_until", None)
+    return min(x for x in (until, own, LATEST) if x is not None)
 
 
 def rule_has_end(rule: str) -> bool:
