@@ -8,6 +8,8 @@ from pathlib import Path
 from .problems import Mark
 
 PLATFORMS = ("x", "mastodon", "bluesky")
+# What `notify:` targets hear about (README, "Notifications").
+NOTIFY_EVENTS = ("failed", "unknown", "missed", "account-flagged", "invalid-file", "serve-stopped")
 DEFAULT_LATE = timedelta(hours=1)
 
 
@@ -88,8 +90,26 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class NotifyTarget:
+    """Where alerts go (an Apprise URL) and which ones.
+
+    `url` is kept as written: `{env:NAME}` placeholders are resolved only when sending, so the
+    secret never reaches the database, a log or a message.
+    """
+
+    url: str
+    campaign_id: str | None = None  # None: the top level, every campaign's events
+    events: tuple[str, ...] | None = None  # None: every event
+    digest: str | None = None  # "daily": one message a day listing the events
+    digest_at: str = "09:00"  # local time of the daily digest
+    timezone: str = "UTC"  # of digest_at
+    mark: Mark = Mark()
+
+
+@dataclass(frozen=True)
 class CampaignFile:
     path: Path
     timezone: str
     accounts: dict[str, Account] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
+    notify: tuple[NotifyTarget, ...] = ()  # top-level and campaign targets together
