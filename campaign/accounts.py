@@ -10,6 +10,7 @@ from .db import Database
 from .errors import MissingCredentials, PlatformError
 from .model import CampaignFile
 from .platforms import AccountInfo, connect
+from .redact import redact, secret_values
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ def check_accounts(cfile: CampaignFile, environ: Mapping[str, str], db: Database
             continue
         except PlatformError as error:
             status = "rejected" if error.status in (401, 403) else "error"
-            results.append(AccountCheck(account.name, account.platform, status, str(error)))
+            results.append(AccountCheck(account.name, account.platform, status,
+                                        redact(str(error), secret_values(environ))))
             continue
         detail = f"signed in as {handle}"
         if _plain(handle) != _plain(account.handle):

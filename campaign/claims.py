@@ -47,8 +47,14 @@ class Claim:
     claimed_at: datetime
     reply_to_url: str | None
     worker: str
-    recovered: bool  # its previous owner's lease ran out mid-send
+    abandoned: bool  # its previous owner's lease ran out mid-send
+    in_doubt_since: datetime | None = None  # an earlier attempt may have reached the platform
     done: dict[int, SentPart] = field(default_factory=dict)
+
+    @property
+    def recovered(self) -> bool:
+        """Whether the platform may already hold (part of) this post: check before posting again."""
+        return self.abandoned or self.in_doubt_since is not None
 
     @property
     def parts(self) -> list[dict]:
@@ -61,11 +67,27 @@ class Claim:
         return index
 
 
-def _claim(connection, row_id_query, now: datetime, worker: str, lease: timedelta, *, recovered: bool):
+def due_clause(now: datetime):
+    """The one definition of "due now": queued, its time has come, not held back (rate limit,
+    daily cap, missing credentials), and its account not flagged. The claim, the idle check and
+    the dry run all use it."""
+    flagged = select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))
+    return and_(posts.state == "queued", posts.due_at <= now,
+                or_(posts.not_before.is_(None), posts.not_before <= now),
+                posts.account.not_in(flagged))
+
+
+def abandoned_clause(now: datetime):
+    """A send whose sender vanished (killed, or its lease ran out) mid-call."""
+    return and_(posts.state == "sending", posts.lease_until < now)
+
+
+def _claim(connection, row_id_query, now: datetime, worker: str, lease: timedelta, *, abandoned: bool):
     # claimed_at is the first claim ever: recovery reads the timeline from there, so a post that went
-    # out during an earlier attempt (released after, say, a rate limit) is still found.
+    # out during an earlier attempt (released after, say, a rate limit) is still found. `attempts`
+    # is not touched here: it counts calls to the platform (begin_attempt), not claims.
     values = {"state": "sending", "claimed_by": worker, "lease_until": now + lease, "updated_at": now,
-              "attempts": posts.attempts + 1, "claimed_at": func.coalesce(posts.claimed_at, now)}
+              "claimed_at": func.coalesce(posts.claimed_at, now)}
     row = connection.execute(
         update(scheduled_posts).where(posts.id == row_id_query.scalar_subquery())
         .values(**values).returning(*scheduled_posts.c)).first()
@@ -74,43 +96,63 @@ def _claim(connection, row_id_query, now: datetime, worker: str, lease: timedelt
     done = {r.part_index: SentPart(r.part_index, r.remote_id, r.remote_url, r.remote_ref)
             for r in connection.execute(select(sent_parts).where(sent_parts.c.post_id == row.id))}
     return Claim(row.id, row.key, row.account, row.campaign_id, row.due_at, timedelta(seconds=row.late_seconds),
-                 row.payload, row.attempts, row.claimed_at or now, row.reply_to_url, worker, recovered, done)
+                 row.payload, row.attempts, row.claimed_at or now, row.reply_to_url, worker, abandoned,
+                 row.in_doubt_since, done)
 
 
 def claim_next_due(db: Database, now: datetime, worker: str, *, lease: timedelta = DEFAULT_LEASE,
                    skip_accounts: frozenset[str] = frozenset()) -> Claim | None:
     """Take the oldest due queued post of an account that is not flagged or skipped."""
-    query = (select(posts.id)
-             .where(posts.state == "queued", posts.due_at <= now)
-             .where(or_(posts.not_before.is_(None), posts.not_before <= now))
-             .where(posts.account.not_in(select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))))
+    query = (select(posts.id).where(due_clause(now))
              .order_by(posts.due_at, posts.id).limit(1).with_for_update(skip_locked=True))
     if skip_accounts:
         query = query.where(posts.account.not_in(sorted(skip_accounts)))
     with db.transaction(write=True) as connection:
-        return _claim(connection, query, now, worker, lease, recovered=False)
+        return _claim(connection, query, now, worker, lease, abandoned=False)
 
 
 def claim_expired(db: Database, now: datetime, worker: str, *, lease: timedelta = DEFAULT_LEASE,
                   skip_accounts: frozenset[str] = frozenset()) -> Claim | None:
     """Take over a post whose sender vanished (killed, or its lease ran out) mid-send."""
-    query = (select(posts.id).where(posts.state == "sending", posts.lease_until < now)
+    query = (select(posts.id).where(abandoned_clause(now))
              .order_by(posts.lease_until, posts.id).limit(1).with_for_update(skip_locked=True))
     if skip_accounts:
         query = query.where(posts.account.not_in(sorted(skip_accounts)))
     with db.transaction(write=True) as connection:
-        return _claim(connection, query, now, worker, lease, recovered=True)
+        return _claim(connection, query, now, worker, lease, abandoned=True)
 
 
 def _owned(claim: Claim):
     return and_(posts.id == claim.id, posts.state == "sending", posts.claimed_by == claim.worker)
 
 
-def extend_lease(db: Database, claim: Claim, now: datetime, lease: timedelta = DEFAULT_LEASE) -> bool:
-    """Renew our lease before a slow call; False when the claim is no longer ours."""
+def begin_attempt(db: Database, claim: Claim, now: datetime, lease: timedelta = DEFAULT_LEASE) -> bool:
+    """Count one call to the platform and renew our lease for it; False when the claim is no longer ours."""
     with db.transaction(write=True) as connection:
         result = connection.execute(update(scheduled_posts).where(_owned(claim))
-                                    .values(lease_until=now + lease, updated_at=now))
+                                    .values(lease_until=now + lease, attempts=posts.attempts + 1, updated_at=now))
+    if result.rowcount == 1:
+        claim.attempts += 1
+    return result.rowcount == 1
+
+
+def mark_in_doubt(db: Database, claim: Claim, now: datetime) -> bool:
+    """Remember that an attempt may have reached the platform, until a part is recorded: whoever
+    takes the post next (after a release, a crash or a retry) reads the timeline before posting."""
+    with db.transaction(write=True) as connection:
+        result = connection.execute(update(scheduled_posts).where(_owned(claim))
+                                    .values(in_doubt_since=func.coalesce(posts.in_doubt_since, now), updated_at=now))
+    if result.rowcount == 1 and claim.in_doubt_since is None:
+        claim.in_doubt_since = now
+    return result.rowcount == 1
+
+
+def abandon(db: Database, claim: Claim, now: datetime) -> bool:
+    """The process is going down mid-send: end the lease now, so the next dispatcher settles the
+    post at once (it is recovered like any abandoned send) instead of after the lease."""
+    with db.transaction(write=True) as connection:
+        result = connection.execute(update(scheduled_posts).where(_owned(claim))
+                                    .values(lease_until=now, updated_at=now))
         return result.rowcount == 1
 
 
@@ -124,11 +166,13 @@ def record_part(db: Database, claim: Claim, index: int, remote_id: str, remote_u
                                                      remote_id=remote_id, remote_url=remote_url,
                                                      remote_ref=remote_ref, sent_at=now))
         claim.done[index] = SentPart(index, remote_id, remote_url, remote_ref)
+        claim.in_doubt_since = None  # the doubt was about this part, and it is settled
+        values = {"in_doubt_since": None, "updated_at": now}
         if final:
             first = claim.done[min(claim.done)]
-            connection.execute(update(scheduled_posts).where(_owned(claim)).values(
-                state="sent", remote_id=first.remote_id, remote_url=first.remote_url, sent_at=now,
-                lease_until=None, last_error=None, updated_at=now))
+            values.update(state="sent", remote_id=first.remote_id, remote_url=first.remote_url, sent_at=now,
+                          lease_until=None, last_error=None)
+        connection.execute(update(scheduled_posts).where(_owned(claim)).values(**values))
         return True
 
 
@@ -148,7 +192,7 @@ def release(db: Database, claim: Claim, now: datetime, reason: str | None,
     with db.transaction(write=True) as connection:
         result = connection.execute(update(scheduled_posts).where(_owned(claim)).values(
             state="queued", claimed_by=None, lease_until=None, last_error=reason, not_before=not_before,
-            attempts=posts.attempts - 1, updated_at=now))
+            updated_at=now))
         return result.rowcount == 1
 
 
@@ -179,15 +223,20 @@ def next_wakeup(db: Database) -> datetime | None:
 
 def has_work(db: Database, now: datetime) -> bool:
     """Whether a dispatcher at `now` would find anything to do (cheap: index range scans, LIMIT 1)."""
-    flagged = select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))
     with db.transaction() as connection:
-        due = connection.execute(
-            select(posts.id).where(posts.state == "queued", posts.due_at <= now, posts.account.not_in(flagged),
-                                   or_(posts.not_before.is_(None), posts.not_before <= now)).limit(1)).first()
-        if due is not None:
+        if connection.execute(select(posts.id).where(due_clause(now)).limit(1)).first() is not None:
             return True
-        return connection.execute(select(posts.id).where(posts.state == "sending", posts.lease_until < now)
-                                  .limit(1)).first() is not None
+        return connection.execute(select(posts.id).where(abandoned_clause(now)).limit(1)).first() is not None
+
+
+def due_now(db: Database, now: datetime) -> tuple[list, list]:
+    """What a run at `now` would take, oldest first: (abandoned sends to settle, due queued posts)."""
+    with db.transaction() as connection:
+        abandoned = list(connection.execute(select(scheduled_posts).where(abandoned_clause(now))
+                                            .order_by(posts.lease_until, posts.id)))
+        due = list(connection.execute(select(scheduled_posts).where(due_clause(now))
+                                      .order_by(posts.due_at, posts.id)))
+    return abandoned, due
 
 
 def sent_times_since(db: Database, account: str, since: datetime) -> list[datetime]:

@@ -14,12 +14,14 @@ from .model import (DEFAULT_LATE, PLATFORMS, Account, Campaign, CampaignFile, Me
                     Schedule, Utm)
 from .problems import Mark, ProblemList, did_you_mean
 from .text import TemplateError, host_of, template_fields
+from .config_notify import read_notify
 from .config_schedule import read_schedule
+from .media import inside as media_inside
 from .yamlfile import YList, YMap, load_yaml
 
-TOP_KEYS = ("timezone", "language", "late", "accounts", "campaigns")
+TOP_KEYS = ("timezone", "language", "late", "media_folder", "accounts", "campaigns", "notify")
 ACCOUNT_KEYS = ("platform", "handle", "instance", "max_per_day", "max_chars")
-CAMPAIGN_KEYS = ("name", "accounts", "timezone", "language", "vars", "utm", "late", "posts")
+CAMPAIGN_KEYS = ("name", "accounts", "timezone", "language", "vars", "utm", "late", "posts", "notify")
 UTM_KEYS = ("source", "medium", "campaign", "content", "term", "hosts")
 POST_KEYS = ("id", "text", "variants", "thread", "media", "accounts", "at", "fold", "every", "on",
              "rrule", "from", "until", "count", "late")
@@ -28,6 +30,7 @@ MEDIA_KEYS = ("path", "alt")
 UTM_PLACEHOLDERS = ("platform", "account", "campaign", "post")
 MAX_MEDIA = 4
 MAX_ALT = 1000  # X's limit; Mastodon and Bluesky allow more
+MAX_FILE_BYTES = 5_000_000  # refused before reading: parsing is slow and memory-hungry long before this
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true/false",
@@ -53,10 +56,23 @@ def load(path: Path | str) -> tuple[CampaignFile | None, ProblemList]:
     """Parse and validate posts.yaml. Content problems are returned, never raised."""
     path = Path(path)
     problems = ProblemList(str(path))
+    if _too_big(path, problems):
+        return None, problems
     tree = load_yaml(read_file(path), problems)
     if problems.errors:
         return None, problems
     return _Reader(path, problems).file(tree), problems
+
+
+def _too_big(path: Path, problems: ProblemList) -> bool:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False  # read_file says why
+    if size <= MAX_FILE_BYTES:
+        return False
+    problems.error(Mark(), f"the file is {size / 1e6:.1f} MB; posts.yaml may be at most {MAX_FILE_BYTES / 1e6:g} MB")
+    return True
 
 
 def _kind(value: Any) -> str:
@@ -67,10 +83,12 @@ class _Reader:
     def __init__(self, path: Path, problems: ProblemList):
         self.path = path
         self.base = path.parent
+        self.media_folder: Path | None = None
         self.problems = problems
         self.declared_accounts: set[str] = set()
         self.default_language: str | None = None
         self.timezone_given = False
+        self.notify: list = []  # top-level and campaign targets, in file order
 
     # -- generic helpers -------------------------------------------------
     def err(self, mark: Mark, message: str) -> None:
@@ -157,6 +175,20 @@ class _Reader:
             return default
         return value
 
+    def folder(self, node: YMap, key: str) -> Path | None:
+        """A folder named relative to posts.yaml (or absolute) that must exist."""
+        name = self.text(node, key, key) if key in node else None
+        if name is None:
+            return None
+        folder = (self.base / name).resolve()
+        if not folder.is_dir():
+            self.err(node.value_mark(key), f"{key} '{name}' is not a folder (looked for {folder})")
+            return None
+        return folder
+
+    def media_roots(self) -> list[Path]:
+        return [self.base] + ([self.media_folder] if self.media_folder else [])
+
     def late(self, node: YMap, default: timedelta) -> timedelta:
         if "late" not in node:
             return default
@@ -179,6 +211,7 @@ class _Reader:
         timezone = self.zone_name(root, "timezone", None)
         late = self.late(root, DEFAULT_LATE)
         self.default_language = self.language(root, None)
+        self.media_folder = self.folder(root, "media_folder")
         accounts = self.accounts(root)
         campaigns: dict[str, Campaign] = {}
         node = root.get("campaigns")
@@ -190,7 +223,9 @@ class _Reader:
                                          timezone, late, accounts)
                 if campaign is not None:
                     campaigns[campaign.id] = campaign
-        return CampaignFile(self.path, timezone or "UTC", accounts, campaigns)
+        if "notify" in root:
+            self.notify[:0] = read_notify(self, root, None, timezone)
+        return CampaignFile(self.path, timezone or "UTC", accounts, campaigns, tuple(self.notify))
 
     def accounts(self, root: YMap) -> dict[str, Account]:
         if "accounts" not in root:
@@ -255,6 +290,8 @@ class _Reader:
         self.campaign_names_accounts = "accounts" in node
         variables = self.variables(node)
         utm = self.utm(node, variables)
+        if "notify" in node:
+            self.notify.extend(read_notify(self, node, cid, tz))
         posts: list[Post] = []
         seen_ids: dict[str, Mark] = {}
         pnode = node.get("posts")
@@ -451,6 +488,12 @@ class _Reader:
             full = (self.base / path).resolve()
             if not full.is_file():
                 self.err(item.value_mark("path"), f"media file '{path}' not found (looked in {full.parent})")
+            elif not media_inside(full, self.media_roots()):
+                # posts.yaml is reviewed in git; what it uploads must be reviewed with it.
+                self.err(item.value_mark("path"), f"media file '{path}' is outside the campaign folder "
+                                                  f"{self.base.resolve()}"
+                                                  + (" or media_folder" if self.media_folder else ""))
+                continue
             if alt is not None and len(alt) > MAX_ALT:
                 self.err(item.value_mark("alt"), f"alt text is {len(alt)} characters; X allows {MAX_ALT}")
             if alt is not None:

@@ -8,6 +8,7 @@ untouched (rate limit, daily cap, missing credentials).
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -20,15 +21,28 @@ from sqlalchemy import select
 from . import claims
 from .claims import Claim
 from .db import Database
-from .errors import (AuthFailed, DuplicateContent, MissingCredentials, PlatformError, RateLimited,
+from .errors import (AuthFailed, DatabaseError, DuplicateContent, MissingCredentials, PlatformError, RateLimited,
                      Rejected, TransientError)
 from .platforms import AccountInfo, OutgoingPart, Platform, RemotePost, connect
+from .redact import redact, secret_values
 from .tables import accounts
 
 CLOCK_SKEW = timedelta(minutes=2)
 DAY = timedelta(hours=24)
 RATE_LIMIT_RETRY = timedelta(minutes=2)  # when a 429 does not say when to come back
 CREDENTIALS_RETRY = timedelta(minutes=5)
+# How long a platform with idempotency keys (Mastodon: about an hour) surely still knows ours.
+IDEMPOTENCY_WINDOW = timedelta(minutes=50)
+# An outage (5xx, refused connections) holds the account's posts back, a minute at first and
+# doubling up to this, until their 'late' allowance is spent; only then do they fail.
+OUTAGE_BACKOFF = timedelta(minutes=1)
+OUTAGE_BACKOFF_CAP = timedelta(minutes=30)
+
+# Full tracebacks of unexpected errors go here; the CLI attaches a log file (--debug,
+# CAMPAIGN_LOG_FILE) and nothing else, so they never reach stderr and cron's mail.
+traceback_log = logging.getLogger("campaign.traceback")
+traceback_log.propagate = False
+traceback_log.addHandler(logging.NullHandler())
 
 
 def utcnow() -> datetime:
@@ -94,6 +108,7 @@ class Dispatcher:
         self.should_stop = should_stop
         self.on_outcome = on_outcome
         self.report = RunReport()
+        self._secrets = secret_values(environ)
         self.blocked: set[str] = set()
         self._platforms: dict[str, Platform] = {}
         self._accounts = self._load_accounts()
@@ -112,16 +127,48 @@ class Dispatcher:
                              skip_accounts=frozenset(self.blocked))
                 if claim is None:
                     break
-                self._handle(claim)
+                self._handle_contained(claim)
         return self.report
 
+    def _handle_contained(self, claim: Claim) -> None:
+        """One post's trouble is that post's: any unexpected error ends it by the rules of evidence
+        and the run goes on with the others. A database error stops the run (nothing can be recorded)."""
+        try:
+            self._handle(claim)
+        except DatabaseError:
+            raise
+        except Exception as error:
+            traceback_log.error("unexpected error while sending #%s (%s, %s)", claim.id, claim.account, claim.key,
+                                exc_info=error)
+            cause = f"unexpected {describe(error)}"
+            if claim.recovered:
+                self._fail(claim, "unknown", f"{cause} while checking whether it went out; {self._settle_hint(claim)}")
+            elif claim.done:  # like a thread failing midway: 'retry' resumes after the parts that went out
+                self._fail(claim, "failed", f"{cause} after {len(claim.done)} of {len(claim.parts)} parts went out")
+            else:
+                self._fail(claim, "failed", f"{cause} before anything was sent")
+        except BaseException:
+            # Interrupted (KeyboardInterrupt, SystemExit) mid-send: let the next dispatcher settle it
+            # now rather than after the lease; the process is going down either way.
+            try:
+                claims.abandon(self.db, claim, self.clock())
+            except Exception:
+                pass
+            raise
+
+    @staticmethod
+    def _settle_hint(claim: Claim) -> str:
+        return (f"check the account, then run 'campaign resolve {claim.id} --sent URL' "
+                f"or 'campaign retry {claim.id}'")
+
     def _outcome(self, claim: Claim, state: str, message: str | None = None, url: str | None = None) -> None:
-        outcome = Outcome(claim.id, claim.key, claim.account, state, message, url)
+        outcome = Outcome(claim.id, claim.key, claim.account, state, redact(message, self._secrets), url)
         self.report.outcomes.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 
     def _fail(self, claim: Claim, state: str, message: str) -> None:
+        message = redact(message, self._secrets)  # platforms echo tokens in error bodies
         if claims.finish(self.db, claim, state, self.clock(), message):
             self._outcome(claim, state, message)
         else:
@@ -130,6 +177,7 @@ class Dispatcher:
     def _defer(self, claim: Claim, reason: str, until: datetime | None = None) -> None:
         """Back to the queue, untouched; the account's other due posts wait with it (no spinning)."""
         self.blocked.add(claim.account)
+        reason = redact(reason, self._secrets)
         claims.release(self.db, claim, self.clock(), reason, not_before=until)
         if until is not None:
             claims.hold_account(self.db, claim.account, until, self.clock())
@@ -151,10 +199,11 @@ class Dispatcher:
             self.report.config_errors.append(str(error))
             self._defer(claim, str(error), now + CREDENTIALS_RETRY)
             return
-        # A post whose sender vanished mid-send may be out already: settle that before anything
-        # else (being late or over the daily cap must not hide a post that did go out).
-        if claim.recovered and (too_late or not platform.idempotent):
-            problem = self._recover(claim, platform)
+        # A post whose sender vanished mid-send, or whose last attempt may have reached the platform,
+        # may be out already: settle that before anything else (being late or over the daily cap
+        # must not hide a post that did go out).
+        if claim.recovered:
+            problem = self._recover(claim, platform, now)
             if problem is not None:
                 self._fail(claim, "unknown", problem)
                 return
@@ -166,12 +215,9 @@ class Dispatcher:
                 return
         if account.max_per_day is not None:
             sent = claims.sent_times_since(self.db, claim.account, now - DAY)
-            needed = len(claim.parts) - len(claim.done)
-            excess = len(sent) + needed - account.max_per_day
-            if excess > 0:
-                frees_at = sent[min(excess, len(sent)) - 1] + DAY if sent else now + DAY
-                self._defer(claim, f"held back: {len(sent)} posts in the last 24 h, max_per_day is "
-                                   f"{account.max_per_day}; next chance {frees_at:%Y-%m-%d %H:%M} UTC", frees_at)
+            held = daily_cap_hold(sent, len(claim.parts) - len(claim.done), account.max_per_day, now)
+            if held is not None:
+                self._defer(claim, held[1], held[0])
                 return
         self._send_parts(claim, platform, account.info)
 
@@ -200,7 +246,7 @@ class Dispatcher:
         candidates.sort(key=lambda post: post.created_at or claim.claimed_at)
         return candidates[0] if candidates else None
 
-    def _recover(self, claim: Claim, platform: Platform) -> str | None:
+    def _recover(self, claim: Claim, platform: Platform, now: datetime) -> str | None:
         """After a lost send: adopt parts that did go out; None when we know where we stand."""
         first = claim.next_part()
         if first >= len(claim.parts):
@@ -208,9 +254,10 @@ class Dispatcher:
         try:
             recent = platform.recent_posts(claim.claimed_at - CLOCK_SKEW)
         except PlatformError as error:
+            if platform.idempotent and now - claim.claimed_at < IDEMPOTENCY_WINDOW:
+                return None  # posting again with the same key returns the original if it went out
             return (f"the previous attempt was interrupted and the timeline could not be read to check "
-                    f"whether part {first + 1} went out ({error}); check the account, then run "
-                    f"'campaign resolve {claim.id} --sent URL' or 'campaign retry {claim.id}'")
+                    f"whether part {first + 1} went out ({error}); {self._settle_hint(claim)}")
         for index in range(first, len(claim.parts)):
             found = self._find_ours(claim, platform, claim.parts[index]["text"], recent)
             if found is None:
@@ -231,6 +278,10 @@ class Dispatcher:
                 return
         for index in range(claim.next_part(), len(claim.parts)):
             part = claim.parts[index]
+            unfit = _media_problem(part, info.platform)
+            if unfit is not None:  # the file changed since `check`: nothing is sent
+                self._fail(claim, "failed", f"{unfit}; fix it, then 'campaign retry {claim.id}'")
+                return
             outgoing = OutgoingPart(
                 text=part["text"],
                 media=tuple((Path(m["path"]), m["alt"]) for m in part.get("media", ())),
@@ -251,10 +302,13 @@ class Dispatcher:
 
     def _post_with_retries(self, claim: Claim, platform: Platform, part: OutgoingPart,
                            reply_to: RemotePost | None, root: RemotePost | None) -> RemotePost | None:
+        """Post one part. Once an attempt may have reached the platform, no later error can make the
+        post `failed` without evidence: it ends sent (found on the timeline) or unknown."""
         failures = 0
         reset_waits = 0
+        in_doubt = claim.in_doubt_since is not None
         while True:
-            if not claims.extend_lease(self.db, claim, self.clock(), self.lease):
+            if not claims.begin_attempt(self.db, claim, self.clock(), self.lease):
                 self._outcome(claim, "lost", "another dispatcher took this post over")
                 return None
             try:
@@ -265,6 +319,7 @@ class Dispatcher:
                     reset_waits += 1
                     self.sleep(max(wait, 0.0) + 0.5)
                     continue
+                # in_doubt_since stays on the row: whoever takes the post next checks the timeline first.
                 until = f" until {error.reset_at:%Y-%m-%d %H:%M:%S} UTC" if error.reset_at else ""
                 self._defer(claim, f"rate limited by {claim.account}'s platform{until}; left queued for the next run",
                             error.reset_at or self.clock() + RATE_LIMIT_RETRY)
@@ -272,7 +327,12 @@ class Dispatcher:
             except DuplicateContent as error:
                 try:
                     found = self._find_ours(claim, platform, part.text)
-                except PlatformError:
+                except PlatformError as read_error:
+                    if in_doubt:  # after a lost answer, "duplicate" most likely means our own post
+                        self._fail(claim, "unknown", f"{error} after an earlier attempt may have gone out, and the "
+                                                     f"timeline could not be read ({read_error}); "
+                                                     f"{self._settle_hint(claim)}")
+                        return None
                     found = None
                 if found is not None:
                     return found
@@ -280,35 +340,167 @@ class Dispatcher:
                                             f"campaign did not send now ({error}); add a variant to the post")
                 return None
             except TransientError as error:
-                if error.maybe_posted and not platform.idempotent:
-                    try:
-                        found = self._find_ours(claim, platform, part.text)
-                    except PlatformError as read_error:
-                        self._fail(claim, "unknown", f"{error}; the post may have gone out and the timeline "
-                                                     f"could not be read to check ({read_error}); check the "
-                                                     f"account, then 'campaign resolve {claim.id} --sent URL' "
-                                                     f"or 'campaign retry {claim.id}'")
-                        return None
-                    if found is not None:
-                        return found
+                if error.maybe_posted:
+                    in_doubt = self._doubt(claim)
+                    if not platform.idempotent:
+                        # Posting again could double it: look first.
+                        try:
+                            found = self._find_ours(claim, platform, part.text)
+                        except PlatformError as read_error:
+                            self._fail(claim, "unknown", f"{error}; the post may have gone out and the timeline "
+                                                         f"could not be read to check ({read_error}); "
+                                                         f"{self._settle_hint(claim)}")
+                            return None
+                        if found is not None:
+                            return found
                 failures += 1
                 if failures >= self.retries:
-                    self._fail(claim, "failed", f"gave up after {failures} attempts: {error}")
-                    return None
+                    if in_doubt:
+                        return self._give_up(claim, platform, part, in_doubt,
+                                             f"gave up after {failures} attempts: {error}")
+                    return self._wait_out_outage(claim, error)
                 delay = min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))
                 self.sleep(delay * random.uniform(0.5, 1.0))
             except AuthFailed as error:
                 message = f"credentials rejected: {error}; fix them, then run 'campaign accounts check'"
-                claims.flag_account(self.db, claim.account, message, self.clock())
+                claims.flag_account(self.db, claim.account, redact(message, self._secrets), self.clock())
                 self.blocked.add(claim.account)
-                self._fail(claim, "failed", message)
-                return None
+                return self._give_up(claim, platform, part, in_doubt, message)
             except Rejected as error:
-                self._fail(claim, "failed", f"the platform refused the post: {error}")
-                return None
-            except PlatformError as error:  # anything the platform module could not classify
-                self._fail(claim, "failed", str(error))
-                return None
+                return self._give_up(claim, platform, part, in_doubt, f"the platform refused the post: {error}")
+            except PlatformError as error:  # the platform module could not classify it: it may have gone out
+                in_doubt = self._doubt(claim)
+                return self._give_up(claim, platform, part, in_doubt, str(error))
+            except DatabaseError:
+                raise
+            except Exception as error:  # a library bug or a strange answer: it may have gone out
+                traceback_log.error("unexpected error while posting #%s (%s, %s)", claim.id, claim.account,
+                                    claim.key, exc_info=error)
+                in_doubt = self._doubt(claim)
+                return self._give_up(claim, platform, part, in_doubt, f"unexpected {describe(error)}")
+
+    def _wait_out_outage(self, claim: Claim, error: TransientError) -> None:
+        """Nothing reached the platform: keep the post (and its account's others) queued and try
+        again later, backing off, while its 'late' allowance lasts; then it has failed."""
+        now = self.clock()
+        deadline = claim.due_at + claim.late
+        rounds = max(1, claim.attempts // max(1, self.retries))
+        retry_at = now + min(OUTAGE_BACKOFF_CAP, OUTAGE_BACKOFF * 2 ** (rounds - 1))
+        if retry_at >= deadline:
+            self._fail(claim, "failed", f"gave up after {claim.attempts} attempts: {error}")
+            return None
+        self._defer(claim, f"{error}; {claim.attempts} attempts so far, trying again from "
+                           f"{retry_at:%Y-%m-%d %H:%M:%S} UTC (until {deadline:%Y-%m-%d %H:%M} UTC)", retry_at)
+        return None
+
+    def _doubt(self, claim: Claim) -> bool:
+        """Record that this attempt may have reached the platform (survives a crash or a release)."""
+        claims.mark_in_doubt(self.db, claim, self.clock())
+        return True
+
+    def _give_up(self, claim: Claim, platform: Platform, part: OutgoingPart, in_doubt: bool,
+                 cause: str) -> RemotePost | None:
+        """End a part that cannot be posted now. Without doubt it is `failed` (provably not posted);
+        with doubt the timeline decides: found means sent, absent means failed, unreadable means unknown."""
+        if not in_doubt:
+            self._fail(claim, "failed", cause)
+            return None
+        try:
+            found = self._find_ours(claim, platform, part.text)
+        except Exception as read_error:
+            if not isinstance(read_error, PlatformError):
+                traceback_log.error("unexpected error while reading the timeline for #%s", claim.id,
+                                    exc_info=read_error)
+            self._fail(claim, "unknown", f"{cause}; an earlier attempt may have gone out and the timeline could "
+                                         f"not be read to check ({describe(read_error)}); {self._settle_hint(claim)}")
+            return None
+        if found is not None:
+            return found
+        self._fail(claim, "failed", f"{cause}; checked the account's timeline: it did not go out")
+        return None
+
+
+def describe(error: BaseException) -> str:
+    """An exception as one short line: its class and the first line of its message."""
+    if isinstance(error, PlatformError):
+        return str(error)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = text if len(text) <= 300 else text[:297] + "…"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def daily_cap_hold(sent: list[datetime], needed: int, max_per_day: int,
+                   now: datetime) -> tuple[datetime, str] | None:
+    """When posting `needed` more parts would exceed max_per_day over the last 24 h (`sent`, oldest
+    first): the moment enough of them age out, and why. None when it may go now."""
+    excess = len(sent) + needed - max_per_day
+    if excess <= 0:
+        return None
+    frees_at = sent[min(excess, len(sent)) - 1] + DAY if sent else now + DAY
+    return frees_at, (f"held back: {len(sent)} posts in the last 24 h, max_per_day is {max_per_day}; "
+                      f"next chance {frees_at:%Y-%m-%d %H:%M} UTC")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a real run at the same moment would do with one post (for `run --dry-run`)."""
+    row: object  # the scheduled_posts row
+    action: str  # post | settle | missed | held
+    reason: str | None = None
+
+
+def preview(db: Database, now: datetime, environ: Mapping[str, str]) -> list[Preview]:
+    """Walk the queue exactly as Dispatcher.run_due would at `now`, without calling any platform:
+    the same "due" (claims.due_clause), the same late allowance, daily caps and credentials."""
+    from .platforms import credentials_for
+
+    with db.transaction() as connection:
+        known = {row.name: row for row in connection.execute(select(accounts))}
+    abandoned, due = claims.due_now(db, now)
+    out = [Preview(row, "settle", "its sender stopped mid-send: the timeline is checked before anything else")
+           for row in abandoned]
+    held: set[str] = set()
+    planned: dict[str, list[datetime]] = {}
+    for row in due:
+        account = known.get(row.account)
+        if row.account in held:
+            out.append(Preview(row, "held", "waits with its account's earlier post"))
+            continue
+        in_doubt = row.in_doubt_since is not None
+        if not in_doubt and now > row.due_at + timedelta(seconds=row.late_seconds):
+            out.append(Preview(row, "missed", f"{_human(now - row.due_at)} after its due time, more than its "
+                                              f"'late' allowance of {_human(timedelta(seconds=row.late_seconds))}"))
+            continue
+        try:
+            credentials_for(AccountInfo(row.account, account.platform, account.handle, account.instance), environ)
+        except MissingCredentials as error:
+            held.add(row.account)
+            out.append(Preview(row, "held", str(error)))
+            continue
+        parts = len((row.payload or {}).get("parts", [])) or 1
+        if account.max_per_day is not None:
+            sent = planned.setdefault(row.account, claims.sent_times_since(db, row.account, now - DAY))
+            hold = daily_cap_hold(sent, parts, account.max_per_day, now)
+            if hold is not None:
+                held.add(row.account)
+                out.append(Preview(row, "held", hold[1]))
+                continue
+            sent.extend([now] * parts)
+        out.append(Preview(row, "settle" if in_doubt else "post",
+                           "an earlier attempt may have gone out: the timeline is checked first" if in_doubt else None))
+    return out
+
+
+def _media_problem(part: dict, platform: str) -> str | None:
+    if not part.get("media"):
+        return None
+    from .media import problem
+
+    for media in part["media"]:
+        why = problem(Path(media["path"]), platform)
+        if why:
+            return why
+    return None
 
 
 def _remote(part: claims.SentPart) -> RemotePost:

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import sys
+from datetime import timezone
 
 from typing import TYPE_CHECKING
 
@@ -82,31 +83,213 @@ def plan_table(occurrences: list[Occurrence], file=None) -> None:
                   "ids and full detail: --format json", style="dim")
 
 
+STATUS_JSON_VERSION = 1
+CHECK_LEVELS = ("OK", "WARNING", "CRITICAL")  # by exit code, as monitoring plugins print them
+
+
 def status_text(status: Status, database: str, now=None) -> str:
+    now = now or status.now
     lines = [f"Queue in {database}: {status.total} post{'s' if status.total != 1 else ''}"]
     lines.append("  " + "  ".join(f"{state} {count}" for state, count in status.counts.items()))
     for server in status.servers:
-        age = int((now - server.last_tick_at).total_seconds()) if now else None
-        stale = age is not None and age > 120
-        lines.append(f"{server.kind} {'last seen' if stale else 'running'} on host {server.host} (pid {server.pid}), "
-                     f"last tick {_ago(age)}" + (" — not running? (no stop was recorded)" if stale else ""))
-    if status.flagged_accounts:
-        lines.append("Accounts that need attention:")
-        lines += [f"  {name}: {reason}" for name, reason in status.flagged_accounts]
-    width = max([len(p.account) for p in status.next_due + status.recent_problems] + [8])
+        if server.beating:
+            lines.append(f"{server.kind} running on host {server.host} (pid {server.pid}), "
+                         f"last tick {_ago(_seconds(now, server.last_tick_at))}")
+    shown = status.next_due + status.problems + status.stuck + status.recent_sent
+    width = max([len(p.account) for p in shown] + [8])
+    attention = _attention_lines(status, now, width)
+    if attention:
+        lines.append("Needs a person:")
+        lines += ["  " + line for line in attention]
+    else:
+        lines.append("Nothing needs a person.")
     if status.next_due:
         lines.append("Next due:")
         for post in status.next_due:
-            lines.append(f"  {post.local_time[:16].replace('T', ' ')}  {post.account:<{width}}  #{post.id:<6} "
-                         f"{_short(post.text)}")
+            lines.append(f"  {_local(post)}  {post.account:<{width}}  #{post.id:<6} {_short(post.first_text)}"
+                         + _doubt(post))
     else:
         lines.append("Nothing queued.")
-    if status.recent_problems:
-        lines.append("Recent problems (7 days):")
-        for post in status.recent_problems:
-            lines.append(f"  #{post.id:<6} {post.state:<8} {post.account:<{width}}  "
-                         f"{post.local_time[:16].replace('T', ' ')}  {post.last_error or ''}")
+    if status.recent_sent:
+        lines.append("Recently sent:")
+        for post in status.recent_sent:
+            lines.append(f"  {_sent_local(post)}  {post.account:<{width}}  #{post.id:<6} {post.remote_url or ''}")
     return "\n".join(lines) + "\n"
+
+
+def _attention_lines(status: Status, now, width: int) -> list[str]:
+    lines = []
+    for bad in status.invalid_files:
+        kept = (f"the queue from the version synced {_when(bad.last_good_sync)} keeps running" if bad.last_good_sync
+                else "no version of it was ever synced: nothing from it is queued")
+        lines.append(f"{bad.path}: invalid since {_when(bad.since)}, {bad.error_count} "
+                     f"error{'s' * (bad.error_count != 1)} ({kept}; 'campaign check' lists them all):")
+        lines.append(f"  {bad.first_error}")
+    for account in status.flagged_accounts:
+        lines.append(f"account {account.name} ({account.platform}) flagged since {_when(account.since)}: "
+                     f"{account.reason} (its posts wait; fix it, then 'campaign accounts check')")
+    for server in status.stale_servers:
+        lines.append(f"{server.kind} on host {server.host} (pid {server.pid}): last tick "
+                     f"{_ago(_seconds(now, server.last_tick_at))} and no stop was recorded — not running?")
+    for post in status.stuck:
+        lines.append(f"#{post.id:<6} sending  {post.account:<{width}}  {_local(post)}  lease ended "
+                     f"{_when(post.lease_until)}; the next 'campaign run' or 'serve' settles it" + _doubt(post))
+    if status.stuck_total > len(status.stuck):
+        lines.append(f"… and {status.stuck_total - len(status.stuck)} more stuck sending")
+    for post in status.problems:
+        lines.append(f"#{post.id:<6} {post.state:<8} {post.account:<{width}}  {_local(post)}  "
+                     f"{post.last_error or ''}" + _doubt(post))
+    if status.problems_total > len(status.problems):
+        lines.append(f"… and {status.problems_total - len(status.problems)} more failed, unknown or missed "
+                     "('campaign status --limit N' or '--format json')")
+    shown = {post.state for post in status.problems}
+    if "unknown" in shown:
+        lines.append("unknown: may have gone out; look at the account, then 'campaign resolve ID --sent URL' "
+                     "(it is there) or 'campaign retry ID' (it is not)")
+    if shown & {"failed", "missed"}:
+        lines.append("failed, missed: not posted; 'campaign retry ID' sends it (fix the cause of a failure first)")
+    if shown:
+        lines.append("'campaign acknowledge ID' (or --all) stops the reminders for a post that should stay as it is")
+    return lines
+
+
+def check_summary(status: Status) -> str:
+    """The words after OK/WARNING/CRITICAL: what needs a person, or what is next when all is well."""
+    if status.broken or status.attention:
+        return ", ".join(status.broken + status.attention)
+    queued = status.counts["queued"]
+    if not status.next_due:
+        return f"{queued} queued"
+    first = status.next_due[0]
+    offset = first.local_time[-6:] if first.local_time[-6:-5] in ("+", "-") else ""
+    return f"{queued} queued, next at {_local(first)} {offset}".rstrip()
+
+
+def check_line(status: Status) -> str:
+    """One line, as Nagios/Icinga plugins print it, with the counts as performance data."""
+    perfdata = " ".join(f"{state}={count}" for state, count in status.counts.items())
+    return f"CAMPAIGN {CHECK_LEVELS[status.exit_code]} - {check_summary(status)} | {perfdata}"
+
+
+def check_failure_line(error) -> str:
+    return f"CAMPAIGN CRITICAL - {error}"
+
+
+def status_record(status: Status, database: str) -> dict:
+    """`campaign status --format json`: the shape documented in README.md (version 1)."""
+    return {
+        "version": STATUS_JSON_VERSION,
+        "generated_at": _z(status.now),
+        "database": database,
+        "check": {"exit_code": status.exit_code, "status": CHECK_LEVELS[status.exit_code].lower(),
+                  "summary": check_summary(status)},
+        "counts": dict(status.counts),
+        "needs_person": {
+            "invalid_files": [{"path": f.path, "sha256": f.sha256, "first_error": f.first_error,
+                               "error_count": f.error_count, "since": _z(f.since),
+                               "last_good_sync": _z(f.last_good_sync)} for f in status.invalid_files],
+            "stuck_sending": {"total": status.stuck_total, "posts": [_post_record(p) for p in status.stuck]},
+            "problems": {"total": status.problems_total, "posts": [_post_record(p) for p in status.problems]},
+            "flagged_accounts": [{"name": a.name, "platform": a.platform, "reason": a.reason, "since": _z(a.since)}
+                                 for a in status.flagged_accounts],
+            "stale_servers": [_server_record(s) for s in status.stale_servers],
+        },
+        "next_due": [_post_record(p) for p in status.next_due],
+        "recent_sent": [_post_record(p) for p in status.recent_sent],
+        "servers": [_server_record(s) for s in status.servers],
+    }
+
+
+def status_json(status: Status, database: str) -> str:
+    return json.dumps(status_record(status, database), ensure_ascii=False, indent=2) + "\n"
+
+
+def _post_record(post) -> dict:
+    return {
+        "id": post.id, "key": post.key, "state": post.state, "account": post.account, "platform": post.platform,
+        "campaign": post.campaign_id, "due_at": _z(post.due_at), "local_time": post.local_time,
+        "text": post.text, "parts": post.parts, "attempts": post.attempts, "last_error": post.last_error,
+        "url": post.remote_url, "sent_at": _z(post.sent_at), "lease_until": _z(post.lease_until),
+        "in_doubt_since": _z(post.in_doubt_since), "updated_at": _z(post.updated_at),
+    }
+
+
+def _server_record(server) -> dict:
+    return {"worker": server.worker, "kind": server.kind, "host": server.host, "pid": server.pid,
+            "posts_file": server.posts_file, "started_at": _z(server.started_at),
+            "last_tick_at": _z(server.last_tick_at), "beating": server.beating}
+
+
+HISTORY_FIELDS = ("id", "sent_at", "local_time", "account", "platform", "campaign", "key", "url", "text",
+                  "scheduled_for")
+
+
+def history_records(sent: list, zone) -> list[dict]:
+    """Sent posts for `campaign history`; local_time is when it went out, in posts.yaml's zone."""
+    return [{"id": p.id, "sent_at": _z(p.sent_at), "local_time": p.sent_at and p.sent_at.astimezone(zone).isoformat(),
+             "account": p.account, "platform": p.platform, "campaign": p.campaign_id, "key": p.key,
+             "url": p.remote_url, "text": p.text, "scheduled_for": p.local_time} for p in sent]
+
+
+def history_json(sent: list, zone) -> str:
+    return json.dumps(history_records(sent, zone), ensure_ascii=False, indent=2) + "\n"
+
+
+def history_csv(sent: list, zone) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history_records(sent, zone))
+    return buffer.getvalue()
+
+
+def history_table(sent: list, total: int, zone) -> str:
+    if not sent:
+        return "No sent posts match.\n"
+    rows = [(f"{p.sent_at.astimezone(zone):%Y-%m-%d %H:%M}" if p.sent_at else "?", p.account, p.campaign_id or "(one-off)", f"#{p.id}",
+             p.remote_url or "", _short(p.first_text, 60)) for p in sent]
+    header = (f"Sent ({getattr(zone, 'key', zone)})", "Account", "Campaign", "Id", "URL", "Text")
+    widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+             for row in [header] + rows]
+    if total > len(sent):
+        lines.append(f"{len(sent)} of {total} sent posts, newest first; all of them: --limit 0 or --format csv")
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _z(moment) -> str | None:
+    """ISO 8601 in UTC with Z, to the second: the one time format of the JSON documents."""
+    return None if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _seconds(now, then) -> int:
+    return int((now - then).total_seconds())
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
+
+
+def _local(post) -> str:
+    return post.local_time[:16].replace("T", " ")
+
+
+def _sent_local(post) -> str:
+    """When it went out, on the wall clock of the post's own zone (as its due time is shown)."""
+    if post.sent_at is None:
+        return "?" * 16
+    from zoneinfo import ZoneInfo
+
+    try:
+        return f"{post.sent_at.astimezone(ZoneInfo(post.timezone)):%Y-%m-%d %H:%M}"
+    except (KeyError, ValueError):
+        return f"{post.sent_at:%Y-%m-%d %H:%M}Z"
+
+
+def _doubt(post) -> str:
+    if post.in_doubt_since is None:
+        return ""
+    return f" (in doubt since {_when(post.in_doubt_since)}: an attempt may have reached the platform)"
 
 
 def _ago(seconds: int | None) -> str:

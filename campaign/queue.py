@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .db import Database
 from .errors import CampaignError
-from .tables import accounts, campaigns, scheduled_posts, synced_files
+from .tables import accounts, campaigns, invalid_files, scheduled_posts, synced_files
 
 if TYPE_CHECKING:
     from .plan import Occurrence, Plan
@@ -88,11 +88,55 @@ def file_fingerprint(path: Path) -> str:
 
 
 def is_synced(db: Database, path: Path, fingerprint: str) -> bool:
-    """Whether the queue already reflects exactly this posts.yaml content."""
+    """Whether the queue already reflects exactly this posts.yaml content.
+
+    Not while the file is recorded as invalid: a good version put back byte for byte would
+    otherwise never be synced again, and the invalid record would stay in `campaign status`.
+    """
+    key = str(Path(path).resolve())
     with db.transaction() as connection:
-        stored = connection.execute(select(synced_files.c.sha256)
-                                    .where(synced_files.c.path == str(Path(path).resolve()))).scalar()
-    return stored == fingerprint
+        stored = connection.execute(select(synced_files.c.sha256).where(synced_files.c.path == key)).scalar()
+        if stored != fingerprint:
+            return False
+        return connection.execute(select(invalid_files.c.path).where(invalid_files.c.path == key)).first() is None
+
+
+def record_invalid_file(db: Database, path: Path, error: CampaignError, now: datetime) -> None:
+    """Remember that posts.yaml is invalid (or unreadable) while the last good queue keeps running.
+
+    `since` is the first time this content was seen invalid, so a cron tick every five minutes
+    does not make an old problem look new; an edit that is still invalid starts a new `since`.
+    """
+    import hashlib
+
+    key = str(Path(path).resolve())
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        digest = ""  # missing or unreadable: there is no content to name
+    problems = getattr(error, "problems", None)
+    if problems:
+        errors = [p for p in problems if p.severity == "error"] or list(problems)
+        first_error, count = str(errors[0]), len(errors)
+    else:
+        first_error, count = str(error), 1
+    # Serialised with sync, so a sync of a good version cannot interleave with this write.
+    with db.transaction(write=True, exclusive="sync") as connection:
+        row = connection.execute(select(invalid_files).where(invalid_files.c.path == key)).first()
+        if row is None:
+            connection.execute(insert(invalid_files).values(path=key, sha256=digest, first_error=first_error,
+                                                            error_count=count, since=now))
+        elif row.sha256 != digest:
+            connection.execute(update(invalid_files).where(invalid_files.c.path == key).values(
+                sha256=digest, first_error=first_error, error_count=count, since=now))
+        elif (row.first_error, row.error_count) != (first_error, count):
+            connection.execute(update(invalid_files).where(invalid_files.c.path == key).values(
+                first_error=first_error, error_count=count))
+
+
+def _forget_invalid_file(connection, path: Path | str) -> None:
+    """Forget an invalid record for this file; called inside the transaction of its successful sync."""
+    connection.execute(delete(invalid_files).where(invalid_files.c.path == str(Path(path).resolve())))
 
 
 def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = None) -> SyncSummary:
@@ -105,6 +149,7 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
     with db.transaction(write=True, exclusive="sync") as connection:
         _sync_accounts(connection, plan, now)
         _sync_campaigns(connection, plan, now)
+        _sync_notify(connection, plan, now)
         existing = {
             key: (row_id, state, digest)
             for key, row_id, state, digest in connection.execute(
@@ -151,6 +196,7 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
                 .where(posts.id == bindparam("row_id"), posts.state == "queued")
                 .values(state="cancelled", updated_at=now, last_error="removed from posts.yaml"),
                 cancels)
+        _forget_invalid_file(connection, plan.file.path)
         if fingerprint is not None:
             key = str(Path(plan.file.path).resolve())
             connection.execute(delete(synced_files).where(synced_files.c.path == key))
@@ -174,6 +220,13 @@ def _sync_accounts(connection, plan: Plan, now: datetime) -> None:
         account.name: {"platform": account.platform, "handle": account.handle, "instance": account.instance,
                        "max_per_day": account.max_per_day}
         for account in plan.file.accounts.values()}, now)
+
+
+def _sync_notify(connection, plan: Plan, now: datetime) -> None:
+    """Store `notify:` with the queue, so a later invalid posts.yaml can still alert through it."""
+    from .notify import store_targets
+
+    store_targets(connection, getattr(plan.file, "notify", ()), now)
 
 
 def _sync_campaigns(connection, plan: Plan, now: datetime) -> None:

@@ -25,7 +25,7 @@ from . import claims
 from .db import Database
 from .dispatch import Dispatcher, Outcome
 from .errors import CampaignError, ConfigError
-from .queue import file_fingerprint, is_synced, sync
+from .queue import file_fingerprint, is_synced, record_invalid_file, sync
 from .tables import dispatchers
 
 log = logging.getLogger("campaign.serve")
@@ -62,6 +62,7 @@ class Server:
         self.worker = claims.new_worker_id()
         self.stopping = threading.Event()
         self.dispatch_lock = threading.Lock()
+        self.notify_lock = threading.Lock()
         # APScheduler's shutdown holds its job-store lock while it waits for running jobs, so a job
         # must not be inside add_job/remove_job then: arming and shutting down take turns on this.
         self.arm_lock = threading.Lock()
@@ -158,18 +159,50 @@ class Server:
                 return
             dispatcher = Dispatcher(self.db, environ=self._environ(), lease=self.lease, worker=self.worker,
                                     should_stop=self.stopping.is_set, on_outcome=self._log_outcome)
-            report = dispatcher.run_due()
+            try:
+                report = dispatcher.run_due()
+            except CampaignError as error:
+                # The database went away. Re-arming now would spin on a wake-up time in the past;
+                # the safety tick looks again in a while.
+                log.error(logfmt(event="dispatch", error=str(error), detail="the next safety tick tries again"))
+                return
             for message in dict.fromkeys(report.config_errors):
                 log.error(logfmt(event="config", error=message))
         self.arm()
+        if report.needs_attention:
+            self.send_alerts()
 
     def watch(self) -> None:
         self.sync_file(force=False)
 
     def safety_tick(self) -> None:
         """Catch what no wake-up announced (another process queued a post, a lease ran out)."""
-        self.sync_file(force=False)
-        self.arm()
+        try:
+            self.sync_file(force=False)
+            self.arm()
+        except CampaignError as error:  # the database is away: one line now, another try next tick
+            log.error(logfmt(event="tick", error=str(error)))
+            return
+        self.send_alerts()
+
+    def send_alerts(self) -> None:
+        """Alerts from the queue's state (campaign.notify): after a dispatch with problems and on the
+        safety tick, which also notices other servers whose heartbeat stopped. Never in posting's way."""
+        if self.stopping.is_set() or not self.notify_lock.acquire(blocking=False):
+            return  # another job is at it; what it leaves, the next tick collects
+        try:
+            from . import notify
+
+            report = notify.run(self.db, utcnow(), self._environ)
+        except Exception as error:  # an alerting side-path: one line in the log, posting goes on
+            log.error(logfmt(event="notify", error=f"{type(error).__name__}: {error}"))
+            return
+        finally:
+            self.notify_lock.release()
+        for failure in report.failures if report else ():
+            log.error(logfmt(event="notify", error=failure))
+        if report is not None and report.sent:
+            log.info(logfmt(event="notify", sent=report.sent, alerts=report.alerts))
 
     def heartbeat(self) -> None:
         with self.db.transaction(write=True) as connection:
@@ -181,7 +214,8 @@ class Server:
         try:
             fingerprint = file_fingerprint(self.posts_file)
         except CampaignError as error:
-            self._report_invalid(str(error), str(error))
+            self._fingerprint = None  # the same content coming back must be looked at (and its record cleared)
+            self._report_invalid(str(error), str(error), error)
             return
         if not force and fingerprint == self._fingerprint:
             return
@@ -194,18 +228,24 @@ class Server:
         try:
             summary = sync(self.db, load_plan(self.posts_file), utcnow(), fingerprint=fingerprint)
         except ConfigError as error:
-            self._report_invalid(fingerprint, "; ".join(str(p) for p in error.problems[:5]))
+            self._report_invalid(fingerprint, "; ".join(str(p) for p in error.problems[:5]), error)
             return
         self._reported_invalid = None
         log.info(logfmt(event="synced", file=self.posts_file, queued=summary.queued, updated=summary.updated,
                         cancelled=summary.cancelled, unchanged=summary.unchanged, missed=summary.missed))
         self.arm()
 
-    def _report_invalid(self, key: str, message: str) -> None:
+    def _report_invalid(self, key: str, message: str, error: CampaignError) -> None:
         if self._reported_invalid != key:
             self._reported_invalid = key
             log.error(logfmt(event="invalid-file", file=self.posts_file, error=message,
                              detail="the last good schedule keeps running"))
+            try:
+                # Once per content, like the log line: `campaign status` shows it until a good sync.
+                record_invalid_file(self.db, self.posts_file, error, utcnow())
+            except CampaignError as failure:
+                log.error(logfmt(event="invalid-file", file=self.posts_file, error=str(failure),
+                                 detail="could not record it in the database"))
 
     def _environ(self) -> Mapping[str, str]:
         if self._env_cache is None:

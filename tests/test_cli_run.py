@@ -117,7 +117,7 @@ def test_unknown_post_resolved_by_a_person(stage, fake_x, fake_mastodon):
 
 def test_retry_a_failed_post(stage, fake_x, fake_mastodon):
     setup(stage, fake_x, fake_mastodon, f"- {{text: 'Nog eens', accounts: [tas_x], at: {stage.at(-1)}}}\n")
-    fake_x.inject("post", Fault.server_error(503), times=3)
+    fake_x.inject("post", Fault.status(400))
     assert invoke(stage, "run", stage.posts_file, *db_args(stage)).exit_code == 1
     [row] = stage.rows()
     assert invoke(stage, "retry", row.id, "--file", stage.posts_file, *db_args(stage)).exit_code == 0

@@ -39,33 +39,52 @@ def test_four_overlapping_runs_post_each_of_200_exactly_once(stage, fake_x, fake
     assert {r.state for r in stage.rows()} == {"sent"}
 
 
+def post_requests(*fakes) -> int:
+    return sum(len(fake.requests_to("post")) for fake in fakes)
+
+
+def unsettled(stage) -> int:
+    return sum(r.state in ("queued", "sending") for r in stage.rows())
+
+
+def wait_for_a_post(process: subprocess.Popen, fakes, before: int, deadline: float) -> bool:
+    """Until this run has sent a post request (True) or ended (False): a kill then lands mid-flight,
+    however long the run took to start and sync."""
+    while process.poll() is None and time.monotonic() < deadline:
+        if post_requests(*fakes) > before:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_x, fake_mastodon):
     texts = stage.write_many(fake_x, fake_mastodon, 300)
-    for fake in (fake_x, fake_mastodon):  # ~30 ms a post, so kills land mid-flight
+    fakes = (fake_x, fake_mastodon)
+    for fake in fakes:  # ~30 ms a post, so kills land mid-flight
         fake.inject("post", Fault.slow(0.03), times=400)
     random.seed(20270118)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # generous: reached only when something is wrong
     kills = 0
-    while time.monotonic() < deadline and kills < 25:
+    while kills < 25 and time.monotonic() < deadline:
         process = start_run(stage, "--lease", "3")
-        time.sleep(random.uniform(0.5, 1.5))
+        if wait_for_a_post(process, fakes, post_requests(*fakes), deadline):
+            time.sleep(random.uniform(0.0, 0.3))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
-        process.communicate(timeout=30)
-        if process.returncode == 0 and all(r.state not in ("queued", "sending") for r in stage.rows()):
+        process.communicate(timeout=60)
+        if process.returncode == 0 and not unsettled(stage):
             break
-    for _ in range(4):  # let the leases of killed runs expire, then finish the work
-        states = Counter(r.state for r in stage.rows())
-        if not states["queued"] and not states["sending"]:
-            break
-        time.sleep(3.5)
-        finisher = start_run(stage, "--lease", "3")
-        finisher.communicate(timeout=120)
+    # Finish the work; the leases of killed runs (3 s) expire meanwhile, so some passes find nothing to take.
+    while unsettled(stage) and time.monotonic() < deadline:
+        start_run(stage, "--lease", "3").communicate(timeout=120)
+        if unsettled(stage):
+            time.sleep(0.5)
     rows = stage.rows()
     states = Counter(r.state for r in rows)
+    assert len(rows) == len(texts), states
     assert not states["queued"] and not states["sending"], states
-    counts = posted_texts(fake_x, fake_mastodon)
+    counts = posted_texts(*fakes)
     assert max(counts.values()) == 1, [t for t, n in counts.items() if n > 1]
     for row in rows:
         text = row.payload["parts"][0]["text"]

@@ -1,7 +1,7 @@
 """Posting to X through the real tweepy client against the loopback fake: every fault ends in its documented state."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timezone, timedelta
 
 from tests.fakes.base import Fault
 from tests.stage import x_account_yaml, x_env
@@ -53,6 +53,7 @@ def test_media_with_alt_text(stage, fake_x, tmp_path):
 def test_short_rate_limit_is_waited_out(stage, fake_x):
     setup_x(stage, fake_x, f"- {{text: hallo, at: {stage.at(-1)}}}\n")
     fake_x.inject("post", Fault.rate_limit(reset_in=20))
+    stage.now = datetime.now(timezone.utc)  # the reset is real time: wait from now, however slow the set-up
     report = stage.run()
     assert report.count("sent") == 1 and len(fake_x.posts) == 1
     assert len(stage.sleeps) == 1 and 15 < stage.sleeps[0] <= 21.5
@@ -77,7 +78,8 @@ def test_server_errors_are_retried_with_backoff_then_fail(stage, fake_x):
     first = stage.run()
     assert first.count("sent") == 2 and texts(fake_x) == ["een", "twee"]
     assert len(stage.sleeps) == 2  # backoff between the attempts
-    setup_x(stage, fake_x, f"- {{text: drie, at: {stage.at(-1)}}}\n")
+    # Its 'late' allowance ends before another round could start: it has failed.
+    setup_x(stage, fake_x, f"- {{text: drie, at: {stage.at(0)}, late: 1m}}\n")
     fake_x.inject("post", Fault.server_error(500), times=3)
     report = stage.run()
     assert report.exit_code == 1
@@ -175,7 +177,7 @@ def test_thread_failing_midway_resumes_without_reposting(stage, fake_x, monkeypa
     def post_then_break(self, part, **kwargs):
         if part.text == "twee" and not broken:
             broken.append(True)
-            fake_x.inject("post", Fault.server_error(503), times=3)
+            fake_x.inject("post", Fault.status(400))
         return real_post(self, part, **kwargs)
 
     monkeypatch.setattr(XPlatform, "post", post_then_break)

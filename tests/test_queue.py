@@ -82,7 +82,7 @@ def test_status_counts_next_due_and_problems(db, basic_posts, now):
     report = status(db, now + timedelta(hours=1))
     assert report.counts["queued"] == 4 and report.counts["failed"] == 1 and report.total == 5
     assert [p.key for p in report.next_due][0] == "tas/aankondiging/teamsaantstuur"
-    assert [(p.state, p.last_error) for p in report.recent_problems] == [("failed", "platform said no")]
+    assert [(p.state, p.last_error) for p in report.problems] == [("failed", "platform said no")]
 
 
 def test_naive_datetimes_are_refused(db, basic_posts, now):

@@ -42,9 +42,9 @@ class Serving:
     def text(self) -> str:
         return self.log_path.read_text()
 
-    def wait_for(self, needle: str, timeout: float = 15) -> None:
+    def wait_for(self, needle: str, timeout: float = 30, count: int = 1) -> None:
         deadline = time.monotonic() + timeout
-        while needle not in self.text():
+        while self.text().count(needle) < count:
             assert self.process.poll() is None, f"serve exited: {self.text()}"
             assert time.monotonic() < deadline, f"no {needle!r} in: {self.text()}"
             time.sleep(0.05)
@@ -58,7 +58,7 @@ class Serving:
             self.log.close()
 
 
-def wait_until(condition, timeout: float = 15) -> None:
+def wait_until(condition, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -70,7 +70,8 @@ def setup_m(stage, fake, posts):
     stage.write(mastodon_account_yaml(fake), posts, accounts="tas_m")
 
 
-def test_posts_go_out_within_a_second_of_their_due_time(stage, fake_mastodon):
+def test_posts_go_out_once_each_in_due_order_and_never_early(stage, fake_mastodon):
+    # How late they are is a goal of benchmarks/serve.py: here it would only measure the machine's load.
     due = {f"op tijd {n}": soon(2 + n) for n in range(3)}
     setup_m(stage, fake_mastodon, "".join(f"- {{text: '{t}', at: '{local(d)}'}}\n" for t, d in due.items()))
     serving = Serving(stage)
@@ -78,25 +79,29 @@ def test_posts_go_out_within_a_second_of_their_due_time(stage, fake_mastodon):
         wait_until(lambda: len(fake_mastodon.posts) == 3)
     finally:
         assert serving.stop() == 0
+    assert [p["text"] for p in fake_mastodon.posts] == sorted(due, key=due.get)
     for post in fake_mastodon.posts:
-        lateness = (post["created_at"] - due[post["text"]]).total_seconds()
-        assert -0.05 <= lateness <= 1.0, (post["text"], lateness)
+        assert post["created_at"] >= due[post["text"]], (post["text"], post["created_at"])
     assert serving.text().count("event=post state=sent") == 3
     assert "account=tas_m campaign=tas" in serving.text()
 
 
 def test_editing_posts_yaml_while_serving(stage, fake_mastodon):
-    keep, drop = soon(4), soon(5)
-    setup_m(stage, fake_mastodon, f"- {{id: blijft, text: 'blijft', at: '{local(keep)}'}}\n"
-                                  f"- {{id: weg, text: 'gaat weg', at: '{local(drop)}'}}\n")
+    keep = soon(3)
+    setup_m(stage, fake_mastodon, f"- {{id: blijft, text: 'blijft', at: '{local(keep)}'}}\n")
     serving = Serving(stage)
     try:
-        added = soon(3)
+        # Timed from now, not from before start-up: a slow start cannot let the post go out before it is removed.
+        drop = soon(4)
+        setup_m(stage, fake_mastodon, f"- {{id: blijft, text: 'blijft', at: '{local(keep)}'}}\n"
+                                      f"- {{id: weg, text: 'gaat weg', at: '{local(drop)}'}}\n")
+        serving.wait_for("event=synced", count=2)
+        # Due after the removed one: once it is out, the removed one would have gone out before it.
+        added = drop + timedelta(seconds=1)
         setup_m(stage, fake_mastodon, f"- {{id: blijft, text: 'blijft', at: '{local(keep)}'}}\n"
                                       f"- {{id: nieuw, text: 'nieuw erbij', at: '{local(added)}'}}\n")
-        serving.wait_for("event=synced")
-        wait_until(lambda: len(fake_mastodon.posts) >= 2)
-        time.sleep(max(0.0, (drop - datetime.now(timezone.utc)).total_seconds()) + 1.0)
+        serving.wait_for("event=synced", count=3)
+        wait_until(lambda: "nieuw erbij" in [p["text"] for p in fake_mastodon.posts])
     finally:
         assert serving.stop() == 0
     assert sorted(p["text"] for p in fake_mastodon.posts) == ["blijft", "nieuw erbij"]

@@ -26,7 +26,8 @@ def command(accounts, every, refresh_days, db_url, posts_file):
 
         archive fetch teamsaantstuur          # or: archive fetch --all --file posts.yaml
     """
-    from campaign.cli import load_environment, resolve_posts_file
+    from campaign.cli import resolve_posts_file
+    from campaign.credentials import load_environment
     from campaign.config import load
     from campaign.errors import ConfigError, NotFoundError
     from campaign.platforms import AccountInfo, connect

@@ -54,6 +54,9 @@ class BlueskyPlatform:
             if status and status >= 500:
                 raise TransientError(f"Bluesky answered {status}", status=status) from None
             raise Rejected(f"Bluesky answered {status}: {_detail(error)}", status=status) from None
+        except (at_errors.ModelError, ValueError):
+            # A 2xx whose body is not the JSON the lexicon promises: the call may have been carried out.
+            raise TransientError("Bluesky's answer could not be read", maybe_posted=True) from None
         except at_errors.AtProtocolError as error:
             raise PlatformError(f"Bluesky client error: {type(error).__name__}") from None
         except httpx.ConnectError:

@@ -23,8 +23,7 @@ class MastodonPlatform:
 
     def __init__(self, account: AccountInfo, secrets: dict[str, str], *, timeout: float = TIMEOUT_SECONDS):
         self.account = account
-        self.api = Mastodon(access_token=secrets["access_token"], api_base_url=account.instance,
-                            ratelimit_method="throw", request_timeout=timeout, version_check_mode="none")
+        self.api = _client(secrets["access_token"], account.instance, timeout)
         self._me = None
 
     def _call(self, function, *args, **kwargs):
@@ -42,6 +41,9 @@ class MastodonPlatform:
             raise Rejected(_message(error), status=404) from None
         except MastodonAPIError as error:
             status = _status(error)
+            if status is None and "could not parse response" in str(error.args[0] if error.args else "").lower():
+                # A 2xx whose body is not JSON: the call may have been carried out.
+                raise TransientError("Mastodon's answer could not be read", maybe_posted=True) from None
             if status == 403:
                 raise AuthFailed(_message(error), status=403) from None
             if status in (408, 409, 425) or (status or 0) >= 500:
@@ -111,6 +113,23 @@ class MastodonPlatform:
         if not statuses:
             raise Rejected(f"{url} was not found from {self.account.instance}")
         return _remote(statuses[0])
+
+
+# Mastodon.py asks the server's version before some calls (media_post picks /api/v1 or /api/v2 by it).
+# When the instance endpoint fails and the answer lacks `api_versions`, its probe calls itself until
+# RecursionError (Mastodon.py 2.x). Every server we can meet has served /api/v2/media since 3.1.4 (2020),
+# so we state a version instead of letting it probe.
+ASSUMED_SERVER_VERSION = "4.0.0"
+
+
+def _client(access_token: str, instance: str | None, timeout: float) -> Mastodon:
+    from mastodon.versions import parse_version_string
+
+    api = Mastodon(access_token=access_token, api_base_url=instance, ratelimit_method="throw",
+                   request_timeout=timeout, version_check_mode="none", mastodon_version=ASSUMED_SERVER_VERSION)
+    # With version_check_mode "none" Mastodon.py marks the version as known but does not parse it.
+    api.mastodon_major, api.mastodon_minor, api.mastodon_patch = parse_version_string(ASSUMED_SERVER_VERSION)
+    return api
 
 
 def _remote(status) -> RemotePost:

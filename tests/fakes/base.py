@@ -104,7 +104,7 @@ IDLE_TIMEOUT = 15.0
 class Fault:
     """A failure to inject into the next matching request(s). Build with the classmethods."""
 
-    kind: str  # "status" | "slow" | "drop" | "reset"
+    kind: str  # "status" | "slow" | "drop" | "reset" | "garble"
     code: int | None = None  # HTTP status for kind "status"
     reset_in: float | None = None
     headers: tuple[tuple[str, str], ...] = ()
@@ -150,6 +150,13 @@ class Fault:
     @classmethod
     def reset(cls, store: bool = True) -> "Fault":
         return cls(kind="reset", store=store)
+
+    @classmethod
+    def garble(cls, code: int = 200, body: str = "<html><body>Bad gateway</body></html>",
+               store: bool = True) -> "Fault":
+        """Handle the request (store the post when ``store``), then answer ``code`` with a body
+        that is not JSON (a proxy's HTML page, a cut-off answer)."""
+        return cls(kind="garble", code=int(code), body=body, store=store)
 
     def __repr__(self) -> str:  # compact, for assertion messages
         if self.kind == "status":
@@ -682,6 +689,15 @@ class FakeServer:
         if fault is not None and fault.kind == "status":
             resp = self._fault_response(req, fault)
             rec.status, rec.outcome, rec.response_headers = resp.status, "fault", dict(resp.headers)
+            self._send(h, resp)
+            return
+
+        if fault is not None and fault.kind == "garble":
+            if fault.store:
+                self._call(route, req)
+            resp = Response(status=fault.code, body=str(fault.body).encode(), headers={},
+                            content_type="application/json; charset=utf-8")
+            rec.status, rec.outcome, rec.response_headers = resp.status, "fault", {}
             self._send(h, resp)
             return
 
