@@ -1,6 +1,6 @@
 """Incremental timeline fetch: each account's new posts into the archive, resumable, never twice.
 
-The platform files (campaign.platforms.x / mastodon / bluesky) read raw pages; this module turns
+The platform files (campaign.send.platforms.x / mastodon / bluesky) read raw pages; this module turns
 them into ArchivedPost records and hands each page to `archive.store.upsert_posts` *before* it
 records how far it got (`set_fetch_state`), so a crash or a 429 between the two costs at most one
 page read again (and upserting it again changes nothing).
@@ -113,7 +113,7 @@ def fetch_account(db, client, platform: str, account: str, *, now: datetime, ref
                   on_page: Callable[[int], None] | None = None, store=None) -> FetchReport:
     """Fetch one account's new posts (and refresh recent metrics) into db; see the module doc.
 
-    client: the account's campaign platform (campaign.platforms.connect); account: its handle
+    client: the account's campaign platform (campaign.send.platforms.connect); account: its handle
     without '@', as records name it. PlatformErrors end the run early and are reported, not raised.
     """
     report = FetchReport(account, platform)

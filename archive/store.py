@@ -4,7 +4,7 @@ This module is the contract the rest of the archive relies on (import, fetch, ex
 show, render). All SQL about archived posts lives here; callers get and give plain
 `archive.records` values.
 
-Errors: every function raises campaign.errors.DatabaseError (via campaign.db.Database) when
+Errors: every function raises campaign.errors.DatabaseError (via campaign.queue.db.Database) when
 the database cannot be opened, read or written; nothing else from the driver escapes. An
 exception raised by the caller's iterable (e.g. an importer's ImportFormatError) rolls the
 whole call back and propagates unchanged.
@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 import orjson
 from sqlalchemy import Text, and_, exc, exists, func, insert, select, text, true, type_coerce, update
 
-from campaign.db import Database, alembic_upgrade, database_url
+from campaign.queue.db import Database, alembic_upgrade, database_url
 from campaign.errors import DatabaseError
 
 from . import tables as t
@@ -411,7 +411,7 @@ def _update_changed(connection, changed: dict, source: str, stored_now: str, tag
 
 def _sent():
     """(remote_id, platform, campaign_id, occurrence key) of every part the campaign queue sent."""
-    from campaign.tables import accounts, scheduled_posts, sent_parts
+    from campaign.queue.tables import accounts, scheduled_posts, sent_parts
 
     return (select(sent_parts.c.remote_id.label("remote_id"), accounts.c.platform.label("platform"),
                    scheduled_posts.c.campaign_id.label("campaign_id"), scheduled_posts.c.key.label("occurrence_key"))

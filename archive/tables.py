@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (JSON, CheckConstraint, Column, ForeignKeyConstraint, Index, Integer, MetaData, String,
                         Table, Text, func)
 
-from campaign.tables import UTCDateTime
+from campaign.queue.tables import UTCDateTime
 
 metadata = MetaData()
 

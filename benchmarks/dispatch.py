@@ -18,7 +18,7 @@ Two measurements, from the issue:
    run in its own process so it does not share a GIL with the dispatcher; its rate limits are
    lifted. Each repeat, in a fresh child interpreter (like a cron run): a new database is synced
    (untimed), then Dispatcher(...).run_due() is timed with connect_platform wrapping
-   campaign.platforms.connect so that the time inside Platform.post() (client library + HTTP +
+   campaign.send.platforms.connect so that the time inside Platform.post() (client library + HTTP +
    the fake) is summed. Overhead per post = (run_due wall - time inside post()) / N: the queue,
    database and bookkeeping cost, including the one-off client set-up (import of the platform
    library), spread over the N posts. Goal: median <= 5 ms. Afterwards the fake must hold exactly
@@ -550,13 +550,13 @@ def _profile_text(profiler, top: int = 15) -> str:
 
 def _send_child(config_path: str) -> int:
     """Sync a fresh database from the posts file, then time one Dispatcher.run_due(); print one JSON line."""
-    from campaign import platforms as platform_module
-    from campaign.db import Database
-    from campaign.dispatch import Dispatcher
-    from campaign.plan import load_plan
-    from campaign.queue import file_fingerprint, sync
+    from campaign.send import platforms as platform_module
+    from campaign.queue.db import Database
+    from campaign.send.dispatch import Dispatcher
+    from campaign.spec.plan import load_plan
+    from campaign.queue.sync import file_fingerprint, sync
     from sqlalchemy import func, select
-    from campaign.tables import scheduled_posts, sent_parts
+    from campaign.queue.tables import scheduled_posts, sent_parts
 
     config = json.loads(Path(config_path).read_text(encoding="utf-8"))
     posts, db_path, n = Path(config["posts"]), Path(config["db"]), config["n"]

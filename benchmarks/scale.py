@@ -45,8 +45,8 @@ def _database(name: str, action: str) -> str:
 
 def _claim_latency(url: str, samples: int = 300) -> dict:
     """Median time of one claim (UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING)."""
-    from campaign import claims
-    from campaign.db import Database
+    from campaign.queue import claims
+    from campaign.queue.db import Database
 
     db = Database(url)
     now = datetime.now(timezone.utc)

@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Mapping
 
-from .errors import CampaignError
+from campaign.errors import CampaignError
 
 FIELDS_BY_PLATFORM = {
     "x": ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping
 
-from .credentials import looks_like_secret_key
+from campaign.credentials import looks_like_secret_key
 
 MASK = "[redacted]"
 _MIN_SECRET = 6  # shorter values would mask ordinary words

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign.db import Database
+from campaign.queue.db import Database
 
 # The suite runs on SQLite always, and on PostgreSQL too when this points at a server
 # (.ci/run sets it): e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres

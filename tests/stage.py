@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from campaign.db import Database
-from campaign.dispatch import Dispatcher
-from campaign.plan import load_plan
-from campaign.queue import sync
+from campaign.queue.db import Database
+from campaign.send.dispatch import Dispatcher
+from campaign.spec.plan import load_plan
+from campaign.queue.sync import sync
 
 
 
@@ -94,7 +94,7 @@ class Stage:
     def rows(self):
         from sqlalchemy import select
 
-        from campaign.tables import scheduled_posts
+        from campaign.queue.tables import scheduled_posts
 
         with self.db.transaction() as connection:
             return list(connection.execute(select(scheduled_posts).order_by(scheduled_posts.c.due_at,

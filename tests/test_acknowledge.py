@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from campaign.cli import main
-from campaign.tables import scheduled_posts
+from campaign.queue.tables import scheduled_posts
 from tests.stage import mastodon_account_yaml, mastodon_env
 
 posts = scheduled_posts.c

@@ -13,7 +13,7 @@ from archive.errors import ImportFormatError
 from archive.records import ArchivedPost, Link, PostFilter
 from archive.store import (HEAD_REVISION, count_posts, get_fetch_state, get_post, open_archive, post_times,
                            query_posts, set_fetch_state, upsert_posts)
-from campaign import tables as campaign_tables
+from campaign.queue import tables as campaign_tables
 
 T0 = datetime(2015, 1, 27, 10, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -49,7 +49,7 @@ def test_open_archive_is_idempotent_and_keeps_its_own_version_table(database_url
 
 def test_an_archive_of_the_first_version_gets_the_account_index(database_url):
     from archive.store import _upgrade
-    from campaign.db import Database
+    from campaign.queue.db import Database
 
     database = Database(database_url)
     database.migrate()  # the queue's tables

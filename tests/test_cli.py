@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from campaign.cli import main
-from campaign.db import Database
-from campaign.tables import scheduled_posts
+from campaign.queue.db import Database
+from campaign.queue.tables import scheduled_posts
 
 NOW = "2026-12-01T12:00Z"
 REPO = Path(__file__).resolve().parent.parent

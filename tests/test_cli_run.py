@@ -5,7 +5,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from campaign.cli import main
-from campaign.tables import scheduled_posts
+from campaign.queue.tables import scheduled_posts
 from tests.fakes.base import Fault
 from tests.stage import mastodon_account_yaml, mastodon_env, x_account_yaml, x_env
 
@@ -23,7 +23,7 @@ def setup(stage, fake_x, fake_mastodon, posts_yaml):
 
 def database_dump(db) -> str:
     """Every value in every table, as text."""
-    from campaign.tables import metadata
+    from campaign.queue.tables import metadata
 
     with db.transaction() as connection:
         return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables
@@ -170,12 +170,12 @@ def test_broken_edit_keeps_the_last_good_queue_running(stage, fake_x, fake_masto
 def test_unchanged_file_is_not_parsed_again(stage, fake_x, fake_mastodon, monkeypatch):
     setup(stage, fake_x, fake_mastodon, f"- {{text: 'Later', at: {stage.at(90)}}}\n")
     assert invoke(stage, "run", stage.posts_file, *db_args(stage)).exit_code == 0
-    import campaign.plan
+    import campaign.spec.plan
 
     def refuse(path):
         raise AssertionError("posts.yaml was parsed although it did not change")
 
-    monkeypatch.setattr(campaign.plan, "load_plan", refuse)
+    monkeypatch.setattr(campaign.spec.plan, "load_plan", refuse)
     assert invoke(stage, "run", stage.posts_file, *db_args(stage)).exit_code == 0
     stage.posts_file.write_text(stage.posts_file.read_text() + "\n# edited\n")
     monkeypatch.undo()

@@ -1,7 +1,7 @@
 """posts.yaml validation: every problem, at its FILE:LINE:COL, with a useful hint."""
 from __future__ import annotations
 
-from campaign.plan import analyse
+from campaign.spec.plan import analyse
 
 HEADER = """\
 timezone: Europe/Amsterdam

@@ -84,7 +84,7 @@ def test_rate_limit_and_bad_password(stage, fake_bluesky):
 
 
 def test_one_off_reply_to_a_bluesky_post_url(stage, fake_bluesky):
-    from campaign.manual import queue_post
+    from campaign.queue.manual import queue_post
 
     friend = fake_bluesky.add_account("moniquedenb.bsky.social")
     setup_b(stage, fake_bluesky, f"- {{text: 'later', at: {stage.at(600)}}}\n")

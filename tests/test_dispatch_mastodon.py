@@ -81,7 +81,7 @@ def test_unauthorized_flags_the_account(stage, fake_mastodon):
     [outcome] = report.outcomes
     assert outcome.state == "failed" and "credentials rejected: Mastodon answered 401" in outcome.message
     assert "wrong-token-123" not in outcome.message
-    from campaign.status import status
+    from campaign.queue.status import status
 
     assert status(stage.db, stage.now).flagged_accounts[0][0] == "tas_m"
 
@@ -93,7 +93,7 @@ def test_server_errors_then_success(stage, fake_mastodon):
 
 
 def test_one_off_reply_to_a_status_on_the_instance(stage, fake_mastodon):
-    from campaign.manual import queue_post
+    from campaign.queue.manual import queue_post
 
     setup_m(stage, fake_mastodon, f"- {{text: 'later', at: {stage.at(600)}}}\n")
     original = fake_mastodon.seed_post("Ik volg jullie!")

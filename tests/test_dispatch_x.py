@@ -167,8 +167,8 @@ def test_too_late_is_missed_not_posted(stage, fake_x):
 
 
 def test_thread_failing_midway_resumes_without_reposting(stage, fake_x, monkeypatch):
-    from campaign.manual import retry
-    from campaign.platforms.x import XPlatform
+    from campaign.queue.manual import retry
+    from campaign.send.platforms.x import XPlatform
 
     setup_x(stage, fake_x, f"- {{thread: [een, twee, drie], at: {stage.at(-1)}}}\n")
     real_post = XPlatform.post
@@ -204,7 +204,7 @@ def test_max_per_day_holds_the_rest_back(stage, fake_x):
 
 
 def test_recovery_finds_our_post_behind_hundreds_of_newer_ones(stage, fake_x):
-    from campaign import claims
+    from campaign.queue import claims
 
     setup_x(stage, fake_x, f"- {{text: 'Diep verstopt', at: {stage.at(-1)}}}\n")
     dead = claims.claim_next_due(stage.db, stage.now, "killed-worker", lease=timedelta(seconds=1))
@@ -218,7 +218,7 @@ def test_recovery_finds_our_post_behind_hundreds_of_newer_ones(stage, fake_x):
 
 
 def test_abandoned_send_that_went_out_is_sent_even_when_now_too_late(stage, fake_x):
-    from campaign import claims
+    from campaign.queue import claims
 
     setup_x(stage, fake_x, f"- {{text: 'Wel verstuurd', at: {stage.at(-1)}, late: 30m}}\n"
                            f"- {{text: 'Nooit aangekomen', at: {stage.at(-1)}, late: 30m}}\n")
@@ -239,7 +239,7 @@ def test_rate_limited_release_keeps_the_first_claim_time_for_recovery(stage, fak
     fake_x.inject("timeline", Fault.rate_limit())  # ... and cannot look: unknown
     first = stage.run()
     assert first.needs_attention[0].state == "unknown"
-    from campaign.manual import retry
+    from campaign.queue.manual import retry
 
     retry(stage.db, first.needs_attention[0].post_id, stage.now)
     stage.now += timedelta(minutes=10)

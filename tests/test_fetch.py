@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from archive.fetch import fetch_account, mastodon_record, x_record
-from campaign.platforms import AccountInfo, connect
+from campaign.send.platforms import AccountInfo, connect
 from tests.fakes.base import Fault
 from tests.stage import bluesky_env, mastodon_env, x_env
 

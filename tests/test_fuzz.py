@@ -4,9 +4,9 @@ from __future__ import annotations
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from campaign import config
+from campaign.spec import config
 from campaign.errors import CampaignError
-from campaign.plan import analyse
+from campaign.spec.plan import analyse
 
 KEYS = sorted(set(config.TOP_KEYS + config.ACCOUNT_KEYS + config.CAMPAIGN_KEYS + config.POST_KEYS
                   + config.UTM_KEYS + config.PART_KEYS + config.MEDIA_KEYS)) + ["t", "tas", "x", "on"]

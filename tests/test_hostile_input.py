@@ -11,7 +11,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from campaign import plan as plan_module
+from campaign.spec import plan as plan_module
 from campaign.cli import main
 from tests.stage import mastodon_account_yaml, mastodon_env
 

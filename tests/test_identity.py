@@ -1,7 +1,7 @@
 """Occurrence identity is stable: inserting, reordering or editing one post never changes the others'."""
 from __future__ import annotations
 
-from campaign.plan import analyse
+from campaign.spec.plan import analyse
 
 HEADER = """\
 timezone: Europe/Amsterdam

@@ -19,12 +19,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select, update
 
-from campaign import notify
+from campaign.alerts import notify
 from campaign.cli import main
-from campaign.db import Database
-from campaign.plan import load_plan
-from campaign.queue import sync
-from campaign.tables import dispatchers, metadata, notifications, notify_targets, scheduled_posts
+from campaign.queue.db import Database
+from campaign.spec.plan import load_plan
+from campaign.queue.sync import sync
+from campaign.queue.tables import dispatchers, metadata, notifications, notify_targets, scheduled_posts
 from tests.fakes.base import Fault
 from tests.stage import mastodon_account_yaml, mastodon_env, x_account_yaml, x_env
 
@@ -311,7 +311,7 @@ def test_secrets_from_env_never_reach_the_database_or_the_output(stage, fake_x, 
 
 
 def test_scrub_removes_values_and_their_pieces():
-    from campaign.notify_send import scrub
+    from campaign.alerts.deliver import scrub
 
     value = f"https://example.webhook.office.com/webhookb2/{TOKEN}/IncomingWebhook/{SECRET}"
     text = scrub(f"error posting to {value} (path /{TOKEN}/x, {SECRET.replace('-', '%2D')})", [value], "{env:T}")

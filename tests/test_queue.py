@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from campaign.db import Database
+from campaign.queue.db import Database
 from campaign.errors import DatabaseError
-from campaign.plan import load_plan
-from campaign.queue import sync
-from campaign.status import status
-from campaign.tables import scheduled_posts
+from campaign.spec.plan import load_plan
+from campaign.queue.sync import sync
+from campaign.queue.status import status
+from campaign.queue.tables import scheduled_posts
 from tests.conftest import BASIC_POSTS
 
 

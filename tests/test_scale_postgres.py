@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from campaign.db import Database
+from campaign.queue.db import Database
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.fakes.base import Fault
 from tests.stage import Stage, mastodon_account_yaml, mastodon_env

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from campaign.plan import analyse
+from campaign.spec.plan import analyse
 
 UTC = timezone.utc
 HEADER = """\

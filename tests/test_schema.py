@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 
 from archive import store as archive_store
 from archive import tables as archive_tables
-from campaign import tables
-from campaign.db import HEAD_REVISION, MIGRATIONS, Database, alembic_upgrade
+from campaign.queue import tables
+from campaign.queue.db import HEAD_REVISION, MIGRATIONS, Database, alembic_upgrade
 
 TIMES = {"updated_at": "2027-01-18 09:00:00"}
 
@@ -125,7 +125,7 @@ def test_the_stamp_is_the_head_of_the_migrations(database_url):
 
 
 def test_creating_a_new_database_does_not_import_alembic(database_url):
-    code = ("import sys; from campaign.db import Database; Database(sys.argv[1]).engine.dispose(); "
+    code = ("import sys; from campaign.queue.db import Database; Database(sys.argv[1]).engine.dispose(); "
             "assert 'alembic' not in sys.modules, 'alembic imported'")
     result = subprocess.run([sys.executable, "-c", code, database_url], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -179,7 +179,7 @@ def test_an_old_database_is_upgraded_to_the_head_and_keeps_its_rows(database_url
 def test_processes_starting_on_a_new_database_at_once_all_succeed(database_url, tmp_path):
     go = tmp_path / "go"
     # Each process imports, says so, and waits for the same moment: they meet the empty database together.
-    code = ("import sys, time; from pathlib import Path; from campaign.db import Database\n"
+    code = ("import sys, time; from pathlib import Path; from campaign.queue.db import Database\n"
             "Path(sys.argv[3]).touch()\n"
             "while not Path(sys.argv[2]).exists(): time.sleep(0.002)\n"
             "Database(sys.argv[1]).engine.dispose()\n")

@@ -19,10 +19,10 @@ from sqlalchemy import insert, select, update
 
 from campaign.cli import main
 from campaign.errors import ConfigError, NotFoundError
-from campaign.plan import load_plan
-from campaign.queue import file_fingerprint, is_synced, record_invalid_file, sync
-from campaign.status import history, status
-from campaign.tables import accounts, dispatchers, invalid_files, scheduled_posts
+from campaign.spec.plan import load_plan
+from campaign.queue.sync import file_fingerprint, is_synced, record_invalid_file, sync
+from campaign.queue.status import history, status
+from campaign.queue.tables import accounts, dispatchers, invalid_files, scheduled_posts
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -283,7 +283,7 @@ def test_run_records_an_invalid_file_and_the_next_good_sync_clears_it(database_u
 
 
 def test_serve_records_an_invalid_file_and_clears_it(db, posts_file):
-    from campaign.serve import Server
+    from campaign.send.serve import Server
 
     server = Server(db, posts_file, lambda: {})
     server.sync_file(force=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.plan import analyse
-from campaign.text import add_utm, bluesky_display, length
+from campaign.spec.plan import analyse
+from campaign.spec.text import add_utm, bluesky_display, length
 
 
 @pytest.mark.parametrize("text, x, mastodon, bluesky", [

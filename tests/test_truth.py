@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign import claims
+from campaign.queue import claims
 from tests.fakes.base import Fault, json_response
 from tests.fakes.mastodon import FakeMastodon
 from tests.stage import (bluesky_account_yaml, bluesky_env, mastodon_account_yaml, mastodon_env, x_account_yaml,
@@ -201,7 +201,7 @@ def test_a_library_that_raises_before_sending_ends_failed_with_the_error_named(s
 
 
 def test_our_own_bug_outside_the_platform_call_is_contained(stage, fake_mastodon, monkeypatch):
-    from campaign import dispatch
+    from campaign.send import dispatch
 
     setup(stage, fake_mastodon, "mastodon",
           f"- {{text: een, at: {stage.at(-2)}}}\n- {{text: twee, at: {stage.at(-1)}}}\n")
@@ -250,7 +250,7 @@ def test_image_post_to_a_mastodon_without_api_versions(stage, tmp_path):
 # -- 4. one definition of "due" ---------------------------------------------------------------
 
 def test_dry_run_shows_exactly_what_a_real_run_takes(stage, fake_mastodon, fake_x):
-    from campaign.dispatch import preview
+    from campaign.send.dispatch import preview
 
     stage.environ.update(mastodon_env(fake_mastodon))
     stage.environ.update(x_env(fake_x))
@@ -264,7 +264,7 @@ def test_dry_run_shows_exactly_what_a_real_run_takes(stage, fake_mastodon, fake_
     stage.sync()
     from sqlalchemy import update
 
-    from campaign.tables import scheduled_posts
+    from campaign.queue.tables import scheduled_posts
 
     with stage.db.transaction(write=True) as connection:  # held back by an earlier rate limit
         connection.execute(update(scheduled_posts).where(scheduled_posts.c.key.like("tas/vastgehouden/%"))
@@ -281,7 +281,7 @@ def test_dry_run_shows_exactly_what_a_real_run_takes(stage, fake_mastodon, fake_
 
 
 def test_dry_run_leaves_out_flagged_accounts(stage, fake_mastodon):
-    from campaign.dispatch import preview
+    from campaign.send.dispatch import preview
 
     setup(stage, fake_mastodon, "mastodon", f"- {{text: een, at: {stage.at(-1)}}}\n")
     claims.flag_account(stage.db, "tas_m", "credentials rejected", stage.now)

@@ -28,9 +28,9 @@ def command(accounts, every, refresh_days, db_url, posts_file):
     """
     from campaign.cli import resolve_posts_file
     from campaign.credentials import load_environment
-    from campaign.config import load
+    from campaign.spec.config import load
     from campaign.errors import ConfigError, NotFoundError
-    from campaign.platforms import AccountInfo, connect
+    from campaign.send.platforms import AccountInfo, connect
 
     from archive.fetch import fetch_account
     from archive.store import open_archive

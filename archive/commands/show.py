@@ -92,7 +92,7 @@ def parse_moment(value: str, zone, *, end_of_day: bool = False, param: str = "--
                                  param_hint=param) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    from campaign.timerange import FIRST_YEAR, LAST_YEAR, RANGE
+    from campaign.spec.timerange import FIRST_YEAR, LAST_YEAR, RANGE
 
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # beyond them a zone offset overflows datetime
         raise click.BadParameter(f"{value!r} is out of range: {RANGE}", param_hint=param)

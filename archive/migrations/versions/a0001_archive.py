@@ -6,7 +6,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from campaign.tables import UTCDateTime
+from campaign.queue.tables import UTCDateTime
 
 revision = "a0001"
 down_revision = None

@@ -1,0 +1,779 @@
+"""The `campaign` command: parses arguments, calls the library, prints.
+
+Library errors (campaign.errors) become one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+import click
+
+from campaign.errors import CampaignError, ConfigError
+
+DEFAULT_FILE = "posts.yaml"
+
+
+class CampaignGroup(click.Group):
+    """Maps typed errors to exit codes in one place; no traceback reaches the user."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            ctx.exit(error.exit_code)
+        except CampaignError as error:
+            click.echo(f"campaign: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("campaign: interrupted", err=True)
+            ctx.exit(130)
+
+
+def parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date-time like 2027-01-11T10:00+01:00") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a UTC offset, e.g. 2027-01-11T10:00+01:00 or 2027-01-11T09:00Z")
+    return _in_range(moment, value)
+
+
+def _in_range(moment: datetime, value: str) -> datetime:
+    """As UTC, when it lies in the supported years (else a one-line BadParameter, not an OverflowError)."""
+    from campaign.spec.timerange import FIRST_YEAR, LAST_YEAR, RANGE
+
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise click.BadParameter(f"{value!r} is out of range: {RANGE}")
+    return moment.astimezone(timezone.utc)
+
+
+def posts_file_argument(function):
+    return click.argument("posts_file", metavar="[FILE]", required=False, default=None,
+                          type=click.Path(dir_okay=True, path_type=Path))(function)
+
+
+def resolve_posts_file(value: Path | None) -> Path:
+    return value or Path(os.environ.get("CAMPAIGN_FILE", DEFAULT_FILE))
+
+
+def database_options(function):
+    return click.option("--db", "db_url", metavar="URL|PATH", envvar="CAMPAIGN_DATABASE_URL",
+                        help="Queue database: a SQLAlchemy URL or a SQLite file "
+                             "[env CAMPAIGN_DATABASE_URL; default: campaign.db beside posts.yaml].")(function)
+
+
+def parse_bound(value: str, zone_name: str, *, end_of_day: bool) -> datetime:
+    """A local date or date-time (or one with an offset) as UTC; a date with end_of_day means up to its end."""
+    from campaign.spec.schedule import zone
+
+    try:
+        if len(value) == 10:
+            moment = datetime.combine(datetime.fromisoformat(value).date(), time(0, 0))
+            if end_of_day:
+                moment += timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (2027-01-31) or date-time (2027-01-31 10:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(zone_name))
+    return _in_range(moment, value)
+
+
+def now_option(function):
+    return click.option("--now", "now", metavar="TIME", default=None,
+                        help="Act as if it were TIME (ISO 8601 with offset); for previews and tests.")(function)
+
+
+def debug_option(function):
+    return click.option("--debug", is_flag=True,
+                        help="Write full tracebacks of unexpected errors to a log file (CAMPAIGN_LOG_FILE, or "
+                             "campaign-debug.log beside posts.yaml); stderr keeps one line per problem.")(function)
+
+
+def open_database(db_url: str | None, posts_file: Path | None):
+    from campaign.queue.db import Database, database_url
+
+    return Database(database_url(db_url, posts_file))
+
+
+@click.group(cls=CampaignGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="praatmee", prog_name="campaign")
+def main():
+    """Schedule campaign posts to X, Mastodon and Bluesky from posts.yaml, exactly once.
+
+    Example:
+
+        campaign check && campaign plan && campaign sync
+    """
+
+
+@main.command()
+@posts_file_argument
+def check(posts_file):
+    """Validate posts.yaml and report every problem as FILE:LINE:COL.
+
+    Exit status: 0 when valid (warnings are printed), 2 on errors.
+
+    Example:
+
+        campaign check posts.yaml
+    """
+    from campaign.spec.plan import analyse
+
+    path = resolve_posts_file(posts_file)
+    plan = analyse(path)
+    warn_about_env_files(path)
+    for problem in plan.problems.sorted():
+        click.echo(str(problem))
+    errors, warnings = len(plan.problems.errors), len(plan.problems.warnings)
+    if errors:
+        click.echo(f"{path}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        sys.exit(2)
+    accounts = {o.account for o in plan.occurrences}
+    click.echo(f"{path}: OK — {len(plan.file.campaigns)} campaign{'s' * (len(plan.file.campaigns) != 1)}, "
+               f"{len(plan.occurrences)} occurrence{'s' * (len(plan.occurrences) != 1)} on "
+               f"{len(accounts)} account{'s' * (len(accounts) != 1)}"
+               + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+
+
+@main.command()
+@posts_file_argument
+@click.option("--from", "start", metavar="TIME", help="Only occurrences at or after TIME (local date or date-time).")
+@click.option("--until", "end", metavar="TIME", help="Only occurrences before TIME (a date means up to its end).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
+              help="Output format [default: table on a terminal, tab-separated lines when piped].")
+def plan(posts_file, start, end, fmt):
+    """Show every concrete occurrence in order: local time, UTC, account, text, length, id.
+
+    Example:
+
+        campaign plan --from 2027-01-01 --until 2027-01-31
+    """
+    from campaign.cli import output
+    from campaign.spec.plan import load_plan
+
+    plan_ = load_plan(resolve_posts_file(posts_file))
+    for problem in plan_.problems.sorted():
+        click.echo(str(problem), err=True)
+    zone_name = plan_.file.timezone
+    low = parse_bound(start, zone_name, end_of_day=False) if start else None
+    high = parse_bound(end, zone_name, end_of_day=True) if end else None
+    chosen = [o for o in plan_.occurrences if (low is None or o.due_at >= low) and (high is None or o.due_at < high)]
+    if fmt == "json":
+        click.echo(output.plan_json(chosen), nl=False)
+    elif fmt == "csv":
+        click.echo(output.plan_csv(chosen), nl=False)
+    elif fmt == "table" or (fmt is None and sys.stdout.isatty()):
+        output.plan_table(chosen)
+    else:
+        click.echo(output.plan_plain(chosen), nl=False)
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@now_option
+def sync(posts_file, db_url, now):
+    """Make the queue match posts.yaml, in one transaction.
+
+    New occurrences are queued, edited unsent ones updated, removed unsent ones
+    cancelled; posts that were sent (or are being sent) are never touched.
+
+    Example:
+
+        campaign sync posts.yaml --db campaign.db
+    """
+    from campaign.spec.plan import load_plan
+    from campaign.queue.sync import file_fingerprint
+    from campaign.queue.sync import sync as sync_queue
+
+    path = resolve_posts_file(posts_file)
+    moment = parse_now(now)
+    fingerprint = file_fingerprint(path)
+    plan_ = load_plan(path)
+    for problem in plan_.problems.sorted():
+        click.echo(str(problem), err=True)
+    database = open_database(db_url, path)
+    summary = sync_queue(database, plan_, moment, fingerprint=fingerprint)
+    click.echo(f"Synced {path}: {summary}")
+    if summary.edited_after_sending:
+        click.echo(f"note: {len(summary.edited_after_sending)} edited post(s) were already sent or in flight "
+                   f"and were left as they are, e.g. {summary.edited_after_sending[0]}", err=True)
+
+
+def open_existing_database(db_url: str | None, posts_file: Path | None):
+    """For commands that only read: a SQLite file that is not there is named, not created empty
+    (a mistyped --db, or a check run from the wrong folder, would otherwise look all clear)."""
+    from campaign.queue.db import Database, database_url
+    from campaign.errors import DatabaseError
+
+    url = database_url(db_url, posts_file)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        file = Path(url[len("sqlite:///"):].split("?", 1)[0])
+        if not file.exists():
+            raise DatabaseError(f"database {url}: not there (run 'campaign sync' first, or check --db)")
+    return Database(url)
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@now_option
+@click.option("--limit", default=5, show_default=True, metavar="N", help="How many posts to list per section.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: for people; json: the documented shape (README), for machines.")
+@click.option("--check", is_flag=True,
+              help="Print one line and exit 0 (ok), 1 (needs attention) or 2 (broken), like a monitoring plugin.")
+def status(posts_file, db_url, now, limit, fmt, check):
+    """Show what needs a person, counts per state, the next due and the last sent posts.
+
+    Needs a person: an invalid posts.yaml, posts stuck in sending, failed,
+    unknown and missed posts, flagged accounts, a serve without heartbeat.
+
+    Example:
+
+    \b
+        campaign status
+        campaign status --format json
+        campaign status --check    # Nagios/Icinga: CAMPAIGN OK - 12 queued, next at …
+    """
+    from campaign.cli import output
+    from campaign.queue.status import status as queue_status
+
+    if check and fmt == "json":
+        raise click.UsageError("--check prints one line; for JSON use --format json alone (its check.exit_code)")
+    moment = parse_now(now)
+    try:
+        database = open_existing_database(db_url, resolve_posts_file(posts_file))
+        report = queue_status(database, moment, limit=limit)
+    except CampaignError as error:
+        if not check:
+            raise
+        click.echo(output.check_failure_line(error))
+        sys.exit(2)
+    if check:
+        click.echo(output.check_line(report))
+        sys.exit(report.exit_code)
+    if fmt == "json":
+        click.echo(output.status_json(report, database.display), nl=False)
+    else:
+        click.echo(output.status_text(report, database.display, moment), nl=False)
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@now_option
+@click.option("--from", "start", metavar="TIME", help="Only posts sent at or after TIME (local date or date-time).")
+@click.option("--until", "end", metavar="TIME", help="Only posts sent before TIME (a date means up to its end).")
+@click.option("--account", metavar="NAME", help="Only this account's posts.")
+@click.option("--campaign", "campaign_id", metavar="ID", help="Only this campaign's posts.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+              help="The newest N only; 0 for all [default: 50 for table, all for csv and json].")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="Output format.")
+def history(posts_file, db_url, now, start, end, account, campaign_id, limit, fmt):
+    """List sent posts, newest first, with their URLs.
+
+    Times (--from, --until and the local time shown) are in posts.yaml's zone,
+    or UTC without a posts.yaml.
+
+    Example:
+
+        campaign history --from 2027-01-01 --until 2027-01-31 --account teamsaantstuur --format csv
+    """
+    from campaign.cli import output
+    from campaign.spec.schedule import zone
+    from campaign.queue.status import history as sent_history
+
+    path = resolve_posts_file(posts_file)
+    zone_name = _file_zone(path)
+    low = parse_bound(start, zone_name, end_of_day=False) if start else None
+    high = parse_bound(end, zone_name, end_of_day=True) if end else None
+    if limit is None:
+        limit = 50 if fmt == "table" else 0
+    database = open_existing_database(db_url, path)
+    sent, total = sent_history(database, start=low, end=high, account=account, campaign=campaign_id,
+                               limit=limit or None, now=parse_now(now))
+    if fmt == "json":
+        click.echo(output.history_json(sent, zone(zone_name)), nl=False)
+    elif fmt == "csv":
+        click.echo(output.history_csv(sent, zone(zone_name)), nl=False)
+    else:
+        click.echo(output.history_table(sent, total, zone(zone_name)), nl=False)
+
+
+def load_environment(posts_file: Path) -> dict[str, str]:
+    from campaign.credentials import load_environment as load
+
+    return load(posts_file)
+
+
+def warn_about_env_files(posts_file: Path) -> None:
+    from campaign.credentials import env_file_warnings
+
+    for warning in env_file_warnings(posts_file):
+        click.echo(f"campaign: {warning}", err=True)
+
+
+def _stop_flag():
+    """SIGTERM/SIGINT: finish the post in flight, then stop taking new ones."""
+    import signal
+
+    stopping = {"now": False}
+
+    def request_stop(signum, frame):
+        if stopping["now"]:
+            raise KeyboardInterrupt
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return lambda: stopping["now"]
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@now_option
+@click.option("--dry-run", is_flag=True, help="Show what would be posted now; nothing leaves the machine.")
+@click.option("--lease", default=180, show_default=True, metavar="SECONDS",
+              help="How long a claimed post stays ours before another run may take it over.")
+@click.option("-v", "--verbose", is_flag=True, help="One line per post handled, also when all is well.")
+@debug_option
+def run(posts_file, db_url, now, dry_run, lease, verbose, debug):
+    """Sync posts.yaml, post everything due exactly once, then exit (for cron).
+
+    Prints nothing when all is well. Exit status: 0 all good, 1 when a post
+    failed, was missed or needs a person (summary on stderr), 2 for
+    configuration errors.
+
+    Example:
+
+        */5 * * * * cd /srv/campagne && .venv/bin/campaign run
+    """
+    # Imports are deferred to the branch that needs them: a tick with nothing to do stays cheap.
+    from datetime import timedelta
+
+    from campaign.queue.claims import has_work
+    from campaign.queue.sync import file_fingerprint, is_synced
+
+    path = resolve_posts_file(posts_file)
+    moment = parse_now(now)
+    database = open_database(db_url, path)
+    config_problem = None
+    fingerprint = file_fingerprint(path)
+    if not is_synced(database, path, fingerprint):
+        from campaign.spec.plan import load_plan
+        from campaign.queue.sync import sync as sync_queue
+
+        try:
+            sync_queue(database, load_plan(path), moment, fingerprint=fingerprint)
+        except ConfigError as error:
+            # Keep posting what was queued from the last good file; say so, and exit 2. The record
+            # lets `campaign status` show it between cron mails; the next good sync removes it.
+            from campaign.queue.sync import record_invalid_file
+
+            config_problem = error
+            record_invalid_file(database, path, error, moment)
+    if dry_run:
+        _print_dry_run(database, moment, load_environment(path))
+        return
+    if config_problem is None and not has_work(database, moment):
+        _send_alerts(database, path, moment)
+        sys.exit(_remind_open_problems(database, 0))
+    from campaign.send.dispatch import Dispatcher
+
+    attach_traceback_log(debug, path)
+    clock = (lambda: moment) if now else None
+    dispatcher_args = {"clock": clock} if clock else {}
+    dispatcher = Dispatcher(database, environ=load_environment(path), lease=timedelta(seconds=lease),
+                            should_stop=_stop_flag(), **dispatcher_args,
+                            on_outcome=(lambda o: click.echo(_outcome_line(o))) if verbose else None)
+    report = dispatcher.run_due()
+    if config_problem is not None:
+        for problem in config_problem.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"campaign: {path} has errors; kept posting what was queued before it changed", err=True)
+        report.config_errors.append(str(config_problem))
+    for message in dict.fromkeys(report.config_errors[:-1] if config_problem else report.config_errors):
+        click.echo(f"campaign: {message}", err=True)
+    problems = report.needs_attention
+    if problems:
+        click.echo(f"campaign run: {len(problems)} post{'s' * (len(problems) != 1)} need attention "
+                   f"({report.count('sent')} sent):", err=True)
+        for outcome in problems:
+            click.echo("  " + _outcome_line(outcome), err=True)
+    _send_alerts(database, path, moment if now else None)
+    sys.exit(max(report.exit_code, _remind_open_problems(database, len(problems))))
+
+
+def _remind_open_problems(database, reported_now: int) -> int:
+    """Cron keeps hearing of failed, unknown and missed posts until a person retries, resolves or
+    acknowledges them: 1 while there are any (beyond those this run just reported), else 0."""
+    from campaign.queue.manual import open_problem_count
+
+    earlier = open_problem_count(database) - reported_now
+    if earlier <= 0:
+        return 0
+    click.echo(f"campaign run: {earlier} earlier post{'s' * (earlier != 1)} (failed, unknown or missed) still "
+               f"need{'s' * (earlier == 1)} a person: see 'campaign status', then 'campaign retry', 'campaign "
+               f"resolve' or 'campaign acknowledge'", err=True)
+    return 1
+
+
+def _send_alerts(database, path: Path, moment: datetime | None) -> None:
+    """Alerts for what the queue records (README, "Notifications"): one query when none are set up;
+    a message that cannot be sent is reported here and retried later, never changing the exit status."""
+    from campaign.alerts.notify import run as notify_run
+
+    report = notify_run(database, moment or datetime.now(timezone.utc), lambda: load_environment(path))
+    for failure in report.failures if report else ():
+        click.echo(f"campaign: notification not sent to {failure}", err=True)
+
+
+def _print_dry_run(database, moment: datetime, environ) -> None:
+    from campaign.send.dispatch import preview
+
+    verbs = {"post": "would post", "settle": "would first check the timeline for", "missed": "would be MISSED:",
+             "held": "would hold back"}
+    items = preview(database, moment, environ)
+    for item in items:
+        row = item.row
+        parts = row.payload.get("parts", [])
+        reason = f" — {item.reason}" if item.reason else ""
+        click.echo(f"{verbs[item.action]} #{row.id} to {row.account} (due {row.local_time[:16].replace('T', ' ')})"
+                   f"{reason}:")
+        for number, part in enumerate(parts, 1):
+            prefix = f"  {number}/{len(parts)} " if len(parts) > 1 else "  "
+            click.echo(prefix + part["text"].replace("\n", "\n" + " " * len(prefix)))
+            for media in part.get("media", []):
+                click.echo(f"{' ' * len(prefix)}[image {Path(media['path']).name}, alt: {media['alt']}]")
+    if not items:
+        click.echo(f"nothing due at {moment:%Y-%m-%d %H:%M} UTC")
+
+
+class _RedactingFormatter:
+    """A logging formatter whose output, tracebacks included, carries no secret."""
+
+    def __init__(self, pattern: str, secrets: tuple[str, ...]):
+        import logging
+
+        self.inner = logging.Formatter(pattern)
+        self.secrets = secrets
+
+    def format(self, record) -> str:
+        from campaign.redact import redact
+
+        return redact(self.inner.format(record), self.secrets)
+
+
+def attach_traceback_log(debug: bool, posts_file: Path) -> Path | None:
+    """Send the dispatcher's tracebacks to a file (never to stderr, which cron mails)."""
+    import logging
+
+    target = os.environ.get("CAMPAIGN_LOG_FILE") or (str(posts_file.resolve().parent / "campaign-debug.log")
+                                                     if debug else None)
+    if not target:
+        return None
+    path = Path(target).expanduser()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # tracebacks can be sensitive
+        os.close(descriptor)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as error:
+        raise CampaignError(f"cannot write the log file {path}: {error.strerror or error}") from None
+    from campaign.redact import secret_values
+
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s",
+                                             secret_values(load_environment(posts_file))))
+    logger = logging.getLogger("campaign.traceback")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    return path
+
+
+@main.command()
+@posts_file_argument
+@database_options
+@click.option("--lease", default=180, show_default=True, metavar="SECONDS",
+              help="How long a claimed post stays ours before another dispatcher may take it over.")
+@click.option("--tick", default=30.0, show_default=True, metavar="SECONDS",
+              help="Safety tick: look at the queue at least this often (work queued by others).")
+@debug_option
+def serve(posts_file, db_url, lease, tick, debug):
+    """Run as one long-lived dispatcher: posts go out on time, posts.yaml edits apply live.
+
+    SIGTERM/SIGINT finish the post in flight and exit 0; SIGHUP reloads posts.yaml
+    and .env. Logs one line per post on stderr. Can run beside cron 'campaign run'
+    and other 'serve' processes on the same database.
+
+    Example:
+
+        campaign serve /srv/campagne/posts.yaml --db postgresql+psycopg://campagne@db/campagne
+    """
+    import logging
+    import time as _time
+    from datetime import timedelta
+
+    from campaign.send.serve import Server
+
+    logging.Formatter.converter = _time.gmtime
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)sZ %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a migration at start-up is not news
+    path = resolve_posts_file(posts_file)
+    attach_traceback_log(debug, path)
+    warn_about_env_files(path)
+    load_environment(path)  # a broken .env stops serve at the start, with one line, not at the first post
+    database = open_database(db_url, path)
+    server = Server(database, path, lambda: load_environment(path), lease=timedelta(seconds=lease), tick=tick)
+    sys.exit(server.serve())
+
+
+def _outcome_line(outcome) -> str:
+    line = f"#{outcome.post_id} {outcome.state} {outcome.account} {outcome.key}"
+    if outcome.url:
+        line += f" {outcome.url}"
+    if outcome.message:
+        line += f": {outcome.message}"
+    return line
+
+
+@main.command()
+@click.argument("account")
+@click.argument("text")
+@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
+              help="posts.yaml (for the default database).")
+@database_options
+@now_option
+@click.option("--at", "at", metavar="TIME", help="When (local date-time in posts.yaml's zone, or with offset); default now.")
+@click.option("--reply-to", metavar="URL", help="Reply to this post.")
+@click.option("--media", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="An image to attach (repeat for more, up to 4).")
+@click.option("--alt", multiple=True, help="Alt text for each --media, in order.")
+def post(account, text, posts_file, db_url, now, at, reply_to, media, alt):
+    """Queue a one-off post or reply without editing posts.yaml.
+
+    It goes out through the same queue with the same guarantees at the next
+    run; sync leaves it alone.
+
+    Example:
+
+        campaign post teamsaantstuur "@moniquedenb Leuk dat je ons volgt!" --reply-to https://x.com/moniquedenb/status/1
+    """
+    from campaign.queue.manual import queue_post
+
+    if len(media) != len(alt):
+        raise click.BadParameter("give one --alt for every --media", param_hint="--alt")
+    path = resolve_posts_file(posts_file)
+    moment = parse_now(now)
+    when = parse_bound(at, _file_zone(path), end_of_day=False) if at else moment
+    database = open_database(db_url, path)
+    queued = queue_post(database, account, text, at=when, now=moment, reply_to_url=reply_to,
+                        media=tuple(zip(media, alt)))
+    click.echo(f"queued #{queued.id} for {account} at {queued.due_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _file_zone(path: Path) -> str:
+    from campaign.spec.config import load
+
+    try:
+        cfile, _ = load(path)
+    except CampaignError:
+        return "UTC"
+    return cfile.timezone if cfile is not None else "UTC"
+
+
+def selection_options(function):
+    """POST_ID… and the filters that pick posts by state, account and campaign."""
+    function = click.option("--campaign", "campaign_id", metavar="ID", help="Only posts of this campaign.")(function)
+    function = click.option("--account", metavar="NAME", help="Only posts of this account.")(function)
+    return click.argument("post_ids", metavar="[POST_ID]...", nargs=-1, type=click.IntRange(min=1))(function)
+
+
+def _selection(post_ids, states, account, campaign_id):
+    from campaign.queue.manual import Selection
+
+    if not post_ids and not states:
+        raise click.UsageError("name the posts: one or more POST_IDs, or a filter such as --all-failed")
+    if (account or campaign_id) and not states:
+        raise click.UsageError("--account and --campaign narrow a filter such as --all-failed")
+    return Selection(tuple(post_ids), tuple(states), account, campaign_id)
+
+
+def _done(ids: list[int], what: str) -> None:
+    if ids:
+        click.echo(f"{', '.join(f'#{i}' for i in ids)} {what}")
+    else:
+        click.echo(f"nothing to do: no post matches")
+
+
+@main.command()
+@selection_options
+@click.option("--sent", "url", metavar="URL", help="The URL where the post appeared (one POST_ID).")
+@click.option("--not-sent", is_flag=True, help="They did not go out and should not: mark them failed, seen.")
+@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
+              help="posts.yaml (for the default database).")
+@database_options
+@now_option
+def resolve(post_ids, account, campaign_id, url, not_sent, posts_file, db_url, now):
+    """Settle unknown (or stuck) posts after checking the account by hand.
+
+    --sent URL: it did go out, there. --not-sent: they did not, and should not
+    ('campaign retry' sends them instead).
+
+    Example:
+
+        campaign resolve 42 --sent https://x.com/teamsaantstuur/status/1885
+    """
+    from campaign.queue.manual import resolve_not_sent, resolve_sent
+
+    if bool(url) == bool(not_sent):
+        raise click.UsageError("say what you found: --sent URL or --not-sent")
+    database = open_database(db_url, resolve_posts_file(posts_file))
+    if url:
+        if len(post_ids) != 1 or account or campaign_id:
+            raise click.UsageError("--sent URL settles one post: give exactly one POST_ID")
+        resolve_sent(database, post_ids[0], url, parse_now(now))
+        click.echo(f"#{post_ids[0]} marked sent: {url}")
+        return
+    selection = _selection(post_ids, (), account, campaign_id)
+    _done(resolve_not_sent(database, selection, parse_now(now)), "marked not sent")
+
+
+@main.command()
+@selection_options
+@click.option("--all-failed", is_flag=True, help="Every failed post (with --account/--campaign: of those).")
+@click.option("--all-unknown", is_flag=True, help="Every unknown post (the timeline is read before posting).")
+@click.option("--all-missed", is_flag=True, help="Every missed post.")
+@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
+              help="posts.yaml (for the default database).")
+@database_options
+@now_option
+def retry(post_ids, account, campaign_id, all_failed, all_unknown, all_missed, posts_file, db_url, now):
+    """Queue failed, unknown or missed posts again; the next run sends them (a thread resumes where it stopped).
+
+    Example:
+
+        campaign retry 42 43
+        campaign retry --all-failed --account teamsaantstuur
+    """
+    from campaign.queue.manual import retry_many
+
+    states = [s for s, chosen in (("failed", all_failed), ("unknown", all_unknown), ("missed", all_missed)) if chosen]
+    selection = _selection(post_ids, states, account, campaign_id)
+    database = open_database(db_url, resolve_posts_file(posts_file))
+    _done(retry_many(database, selection, parse_now(now)), "queued again")
+
+
+@main.command()
+@selection_options
+@click.option("--all", "everything", is_flag=True, help="Every failed, unknown and missed post (or of --account/--campaign).")
+@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
+              help="posts.yaml (for the default database).")
+@database_options
+@now_option
+def acknowledge(post_ids, account, campaign_id, everything, posts_file, db_url, now):
+    """Leave failed, unknown or missed posts as they are and stop the reminders.
+
+    'campaign run' exits 1 and 'campaign status --check' warns while any of them
+    is not retried, resolved or acknowledged.
+
+    Example:
+
+        campaign acknowledge 42
+        campaign acknowledge --all --campaign teams-aan-het-stuur
+    """
+    from campaign.queue.manual import PROBLEM_STATES, acknowledge as acknowledge_posts
+
+    selection = _selection(post_ids, PROBLEM_STATES if everything else (), account, campaign_id)
+    database = open_database(db_url, resolve_posts_file(posts_file))
+    _done(acknowledge_posts(database, selection, parse_now(now)), "acknowledged")
+
+
+@main.group()
+def accounts():
+    """Check the accounts' credentials.
+
+    Example:
+
+        campaign accounts check
+    """
+
+
+@accounts.command("check")
+@posts_file_argument
+@database_options
+@now_option
+def accounts_check(posts_file, db_url, now):
+    """Call each account's platform with its credentials: ok, missing variables, or rejected.
+
+    Example:
+
+        campaign accounts check posts.yaml
+    """
+    from campaign.send.accounts import check_accounts
+    from campaign.spec.plan import load_plan
+
+    path = resolve_posts_file(posts_file)
+    plan_ = load_plan(path)
+    warn_about_env_files(path)
+    database = open_database(db_url, path)
+    results = check_accounts(plan_.file, load_environment(path), database, parse_now(now))
+    for result in results:
+        click.echo(f"{result.account:<24} {result.platform:<9} {result.status:<8} {result.detail}")
+    sys.exit(0 if all(r.status == "ok" for r in results) else 1)
+
+
+@main.group()
+def notify():
+    """Alerts through Apprise (Teams, Slack, e-mail, Matrix, ntfy …), set under 'notify:' in posts.yaml.
+
+    Example:
+
+        campaign notify test
+    """
+
+
+@notify.command("test")
+@posts_file_argument
+def notify_test(posts_file):
+    """Send a test message to every notify target in posts.yaml and report each: ok or failed.
+
+    {env:NAME} placeholders are filled in from the environment or .env. Exit
+    status: 0 when every target took the message, 1 otherwise, 2 for an invalid
+    posts.yaml.
+
+    Example:
+
+        campaign notify test posts.yaml
+    """
+    from campaign.spec.config import load
+    from campaign.alerts.notify import send_test
+
+    path = resolve_posts_file(posts_file)
+    cfile, problems = load(path)
+    if cfile is None or problems.errors:
+        raise ConfigError(problems.sorted())
+    if not cfile.notify:
+        click.echo(f"{path}: no 'notify' targets; see README, 'Notifications'", err=True)
+        sys.exit(1)
+    results = send_test(cfile.notify, load_environment(path))
+    for result in results:
+        click.echo(f"{result.label}  [{result.scope}]  " + ("ok" if result.error is None else f"failed: {result.error}"))
+    sys.exit(0 if all(result.error is None for result in results) else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

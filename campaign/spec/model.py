@@ -1,0 +1,115 @@
+"""The validated contents of posts.yaml, as plain frozen records."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from campaign.spec.problems import Mark
+
+PLATFORMS = ("x", "mastodon", "bluesky")
+# What `notify:` targets hear about (README, "Notifications").
+NOTIFY_EVENTS = ("failed", "unknown", "missed", "account-flagged", "invalid-file", "serve-stopped")
+DEFAULT_LATE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    platform: str
+    handle: str
+    instance: str | None = None
+    max_per_day: int | None = None
+    max_chars: int | None = None  # Mastodon instances may allow more than 500
+    mark: Mark = Mark()
+
+
+@dataclass(frozen=True)
+class Media:
+    path: Path
+    alt: str
+    mark: Mark = Mark()
+
+
+@dataclass(frozen=True)
+class Part:
+    """One post on the platform: the text template and its media."""
+
+    text: str
+    media: tuple[Media, ...] = ()
+    mark: Mark = Mark()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Local wall-clock times; conversion to UTC happens per occurrence."""
+
+    at: datetime | None = None  # one-off, naive local time
+    rule: str | None = None  # recurrence as an RRULE (without DTSTART)
+    times: tuple[tuple[int, int], ...] = ()  # (hour, minute) for recurrences
+    start: datetime | None = None  # naive local
+    until: datetime | None = None  # naive local, inclusive
+    count: int | None = None
+    fold: str | None = None  # "earlier" | "later" for ambiguous or missing local times
+    mark: Mark = Mark()
+
+    @property
+    def recurring(self) -> bool:
+        return self.at is None
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    campaign_id: str
+    accounts: tuple[str, ...]
+    variants: tuple[tuple[Part, ...], ...]  # each variant is one or more parts (a thread)
+    schedule: Schedule
+    late: timedelta
+    mark: Mark = Mark()
+    text_mark: Mark = Mark()
+
+
+@dataclass(frozen=True)
+class Utm:
+    params: tuple[tuple[str, str], ...]  # ("utm_source", "{platform}"), …
+    hosts: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    timezone: str
+    accounts: tuple[str, ...]
+    vars: dict
+    utm: Utm | None
+    posts: tuple[Post, ...]
+    mark: Mark = Mark()
+    language: str | None = None  # BCP 47, passed to Mastodon and Bluesky
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """Where alerts go (an Apprise URL) and which ones.
+
+    `url` is kept as written: `{env:NAME}` placeholders are resolved only when sending, so the
+    secret never reaches the database, a log or a message.
+    """
+
+    url: str
+    campaign_id: str | None = None  # None: the top level, every campaign's events
+    events: tuple[str, ...] | None = None  # None: every event
+    digest: str | None = None  # "daily": one message a day listing the events
+    digest_at: str = "09:00"  # local time of the daily digest
+    timezone: str = "UTC"  # of digest_at
+    mark: Mark = Mark()
+
+
+@dataclass(frozen=True)
+class CampaignFile:
+    path: Path
+    timezone: str
+    accounts: dict[str, Account] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    notify: tuple[NotifyTarget, ...] = ()  # top-level and campaign targets together
