@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from archive.cli import main
 from archive.errors import ImportFormatError, UnknownFormat
-from archive.importers import html_to_text, mastodon_outbox, own_jsonl, parse_twitter_time, twarc, x_archive
+from archive.importers import mastodon_outbox, own_jsonl, parse_twitter_time, twarc, x_archive
 from archive.importers.detect import detect
 from archive.records import Link, PostFilter
 from archive.store import count_posts, get_post, open_archive, query_posts
@@ -260,15 +260,70 @@ def test_mastodon_outbox_in_a_zip(tmp_path):
     assert first.account == "team@social.example"
     assert first.text == "Praat mee over #zelfstandigeteams & meer!\n\nZie https://publicpapersutrecht.nl/teams\ntot dan"
     assert first.hashtags == ("zelfstandigeteams",) and first.mentions == ("leo@other.example",)
-    assert first.links == (Link("https://publicpapersutrecht.nl/teams", "https://publicpapersutrecht.nl/teams"),)
+    assert first.links == (Link("https://publicpapersutrecht.nl/teams", "https://publicpapersutrecht.nl/teams",
+                                "https://publicpapersutrecht.nl/teams"),)
     assert first.media == ({"type": "image", "url": "/media/a.png", "alt": "Logo"},)
     assert first.language == "nl"
     assert (posts["112"].kind, posts["112"].reply_to_id) == ("reply", "99")
     assert (posts["113"].kind, posts["113"].reposted_id) == ("repost", "https://other.example/users/leo/statuses/5")
 
 
-def test_html_to_text_keeps_line_structure():
-    assert html_to_text("<p>a<br />b</p><p>c &lt;3</p>") == ("a\nb\n\nc <3", [])
+def test_mastodon_html_paragraphs_are_a_blank_line_and_br_a_line_break():
+    from campaign.spec.text import html_to_text
+
+    assert html_to_text("<p>a<br />b</p><p>c &lt;3</p>") == "a\nb\n\nc <3"
+    assert html_to_text('<p>Praat mee!</p>\n<p>Lees <a href="https://x.example/a"><span class="invisible">'
+                        'https://</span><span>x.example/a</span></a></p>') == "Praat mee!\n\nLees https://x.example/a"
+
+
+def test_the_same_mastodon_status_fetched_or_imported_from_the_outbox_reads_the_same():
+    # Before: fetch read 'Praat mee!\nLees…', the outbox 'Praat mee!\n\nLees…', and the archive kept
+    # whichever ran last.
+    from archive.sources.mastodon import record
+    from campaign.send.platforms.mastodon import _remote
+
+    content = ('<p>Praat mee!</p><p>Lees <a href="https://publicpapersutrecht.nl/teams" rel="nofollow"><span '
+               'class="invisible">https://</span><span class="">publicpapersutrecht.nl/teams</span></a><br />en '
+               '<a href="https://social.example/tags/teams" class="mention hashtag" rel="tag">#<span>teams</span></a>'
+               '</p>')
+    imported = mastodon_outbox.post_from_activity(_note("120", content), None)
+    status = {"id": "120", "created_at": "2024-03-01T09:00:00Z", "content": content,
+              "url": "https://social.example/@team/120"}
+    fetched = record(status, "team@social.example")
+    assert imported.text == fetched.text == _remote(status).text == (
+        "Praat mee!\n\nLees https://publicpapersutrecht.nl/teams\nen #teams")
+    assert imported.links == fetched.links
+
+
+def test_a_twarc_tweet_with_media_keeps_its_media_link_like_fetch():
+    # Before: the twarc importer dropped the URL X appends for attached media; fetch kept it.
+    from archive.sources.x import record
+
+    tweet = _v2("603", "Kijk https://t.co/pic", attachments={"media_keys": ["3_9"]},
+                entities={"urls": [{"url": "https://t.co/pic", "expanded_url": "https://x.com/t/status/603/photo/1",
+                                    "display_url": "pic.x.com/pic", "media_key": "3_9"}]})
+    includes = {"users": [{"id": "2950000000", "username": "teamsaantstuur"}],
+                "media": [{"media_key": "3_9", "type": "photo", "url": "https://pbs.twimg.com/b.jpg"}]}
+    imported = twarc.post_from_tweet(tweet, *_index(includes), None)
+    fetched = record(tweet, *_index(includes), "teamsaantstuur")
+    assert imported.links == fetched.links == (Link("https://t.co/pic", "https://x.com/t/status/603/photo/1",
+                                                    "pic.x.com/pic"),)
+    assert imported.media == fetched.media
+
+
+def test_a_reply_that_quotes_is_a_reply_whether_fetched_or_imported():
+    # Before: fetch called it a quote, the twarc and X archive importers a reply.
+    from archive.sources.x import record
+
+    tweet = _v2("604", "ja", referenced_tweets=[{"type": "quoted", "id": "9"}, {"type": "replied_to", "id": "8"}])
+    assert record(tweet, {}, {}, "teamsaantstuur").kind == "reply"
+    assert twarc.post_from_tweet(tweet, {}, {}, "teamsaantstuur").kind == "reply"
+
+
+def _index(includes):
+    from archive.sources.x import index
+
+    return index(includes)
 
 
 # -- own JSONL -------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from archive.fetch import fetch_account, mastodon_record, x_record
+from archive.fetch import fetch_account
+from archive.sources.mastodon import record as mastodon_record
+from archive.sources.x import record as x_record
 from campaign.send.platforms import AccountInfo, connect
 from tests.fakes.base import Fault
 from tests.stage import bluesky_env, mastodon_env, x_env
@@ -80,18 +82,10 @@ def test_x_pages_of_100_then_only_what_is_new(fake_x):
     assert len(store.downloaded()) == len(set(store.downloaded())) == 251
 
 
-def limit_on(client, fake, *calls):
-    """Make the fake answer 429 (with a reset) to these calls (1-based) of client.timeline_page."""
-    original, count = client.timeline_page, [0]
-
-    def page(**kwargs):
-        count[0] += 1
-        if count[0] in calls:
-            fake.inject("timeline", Fault.rate_limit(reset_in=600))
-        return original(**kwargs)
-
-    client.timeline_page = page
-    return original
+def limit_on(fake, *calls):
+    """Make the fake answer 429 (with a reset) to these timeline requests (1-based, from now on)."""
+    for call in calls:
+        fake.inject("timeline", Fault.rate_limit(reset_in=600), after=call - 1)
 
 
 def test_x_resumes_after_429_without_reading_a_page_twice(fake_x):
@@ -102,7 +96,7 @@ def test_x_resumes_after_429_without_reading_a_page_twice(fake_x):
     seed(fake_x, 230, start_days_ago=20, step=timedelta(minutes=30))
     store.upserts.clear()
     fake_x.clear_requests()
-    original = limit_on(client, fake_x, 1, 3)
+    limit_on(fake_x, 1, 3)
     report = fetch_account(None, client, "x", "teamsaantstuur", now=NOW, store=store, refresh_days=0)
     assert not report.complete and report.reset_at is not None and report.fetched == 0
     assert "next run continues" in report.message
@@ -110,7 +104,6 @@ def test_x_resumes_after_429_without_reading_a_page_twice(fake_x):
     assert not report.complete and report.fetched == 100
     pending = store.states[("x", "teamsaantstuur")]["pending"]
     assert pending["token"] and pending["since_id"] == since
-    client.timeline_page = original
     report = fetch_account(None, client, "x", "teamsaantstuur", now=NOW, store=store, refresh_days=0)
     assert report.complete and report.fetched == 130
     assert len(store.downloaded()) == len(set(store.downloaded())) == 230
@@ -163,7 +156,7 @@ def test_x_record_fields(fake_x):
 def test_x_record_decodes_html_and_reads_edit_history():
     record = x_record({"id": "3", "text": "a &amp; b &lt;c&gt;", "created_at": "2015-01-26T15:45:00.000Z",
                        "edit_history_tweet_ids": ["1", "2", "3"],
-                       "referenced_tweets": [{"type": "quoted", "id": "9"}]}, "teamsaantstuur")
+                       "referenced_tweets": [{"type": "quoted", "id": "9"}]}, {}, {}, "teamsaantstuur")
     assert record.text == "a & b <c>" and record.edit_history == ("1", "2") and record.kind == "quote"
     assert record.quoted_id == "9" and record.created_at == datetime(2015, 1, 26, 15, 45, tzinfo=timezone.utc)
 
@@ -182,12 +175,11 @@ def test_x_auth_failure_is_reported_not_raised(fake_x):
 def test_mastodon_walks_forward_with_min_id_and_resumes(fake_mastodon):
     seed(fake_mastodon, 95)
     store, client = Store(), mastodon_client(fake_mastodon)
-    original = limit_on(client, fake_mastodon, 1, 3)
+    limit_on(fake_mastodon, 1, 3)
     report = fetch_account(None, client, "mastodon", "teamsaantstuur", now=NOW, store=store)
     assert not report.complete and report.fetched == 0 and report.reset_at is not None
     report = fetch_account(None, client, "mastodon", "teamsaantstuur", now=NOW, store=store)
     assert not report.complete and report.fetched == 40  # page 2 of this run was limited
-    client.timeline_page = original
     report = fetch_account(None, client, "mastodon", "teamsaantstuur", now=NOW, store=store)
     assert report.complete and report.fetched == 55
     assert len(store.downloaded()) == len(set(store.downloaded())) == 95
@@ -217,7 +209,7 @@ def test_mastodon_record_from_html():
               "tags": [{"name": "teams"}], "mentions": [], "favourites_count": 2, "reblogs_count": 1,
               "replies_count": 0, "url": "https://s.example/@team/5", "in_reply_to_id": None}
     record = mastodon_record(status, "team@s.example")
-    assert record.text == "Praat mee! https://publicpapersutrecht.nl/x & #teams\nregel 2"
+    assert record.text == "Praat mee! https://publicpapersutrecht.nl/x & #teams\n\nregel 2"  # paragraphs stay apart
     assert record.links[0].expanded_url == "https://publicpapersutrecht.nl/x"
     assert record.metrics == {"likes": 2, "reposts": 1, "replies": 0} and record.remote_id == "5"
 
@@ -228,12 +220,11 @@ def test_mastodon_record_from_html():
 def test_bluesky_cursor_walk_resume_and_no_duplicates(fake_bluesky):
     seed(fake_bluesky, 230, start_days_ago=100, step=timedelta(hours=6))
     store, client = Store(), bluesky_client(fake_bluesky)
-    original = limit_on(client, fake_bluesky, 2)
+    limit_on(fake_bluesky, 2)
     report = fetch_account(None, client, "bluesky", "teamsaantstuur.bsky.social", now=NOW, store=store,
                            refresh_days=0)
     assert not report.complete and report.fetched == 100
     assert store.states[("bluesky", "teamsaantstuur.bsky.social")]["pending"]["cursor"]
-    client.timeline_page = original
     report = fetch_account(None, client, "bluesky", "teamsaantstuur.bsky.social", now=NOW, store=store,
                            refresh_days=0)
     assert report.complete and report.fetched == 130

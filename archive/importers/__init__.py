@@ -25,7 +25,6 @@ import re
 import zipfile
 from datetime import datetime, timezone
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
@@ -85,40 +84,6 @@ def as_int(value) -> int | None:
     if value is None or value == "":
         return None
     return int(value)
-
-
-class _Text(HTMLParser):
-    """Mastodon's status HTML as the text a reader sees: paragraphs and line breaks kept, tags dropped."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.links: list[str] = []
-        self.paragraphs = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p":
-            if self.paragraphs:
-                self.parts.append("\n\n")
-            self.paragraphs += 1
-        elif tag == "a":
-            href = dict(attrs).get("href")
-            classes = (dict(attrs).get("class") or "").split()
-            if href and "mention" not in classes and "hashtag" not in classes:
-                self.links.append(href)
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-
-def html_to_text(markup: str) -> tuple[str, list[str]]:
-    """(text, link targets) of an HTML fragment."""
-    parser = _Text()
-    parser.feed(markup or "")
-    parser.close()
-    return "".join(parser.parts).strip(), parser.links
 
 
 class Prefixed:

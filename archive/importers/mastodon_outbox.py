@@ -2,7 +2,8 @@
 inside the export's .zip / .tar.gz. Streamed with ijson, one activity (at most MAX_RECORD bytes)
 at a time.
 
-Create activities become posts (HTML content turned into text), Announce activities reposts.
+Create activities become posts (HTML content turned into text and links by archive.sources.mastodon,
+as `archive fetch` does), Announce activities reposts.
 Direct messages (addressed neither to the public nor to followers) are skipped: the archive is
 for the public timeline.
 """
@@ -18,8 +19,9 @@ from urllib.parse import urlsplit
 import ijson
 
 from ..errors import ImportFormatError
-from ..records import ArchivedPost, Link
-from . import Bounded, check_member, html_to_text, parse_iso_time
+from ..records import ArchivedPost
+from ..sources.mastodon import text_and_links
+from . import Bounded, check_member, parse_iso_time
 
 SOURCE = "mastodon-export"
 PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
@@ -124,7 +126,7 @@ def post_from_activity(activity: dict, account: str | None) -> ArchivedPost | No
                             created_at=parse_iso_time(activity["published"]), text="", kind="repost",
                             reposted_id=target, url=target, raw=activity)
     note = activity["object"]
-    text, hrefs = html_to_text(note.get("content") or "")
+    text, links = text_and_links(note.get("content") or "")
     if note.get("summary"):  # a content warning is shown before the text
         text = f"{note['summary']}\n\n{text}"
     tags = note.get("tag") or []
@@ -138,7 +140,7 @@ def post_from_activity(activity: dict, account: str | None) -> ArchivedPost | No
         reply_to_id=_last(reply_to) if reply_to else None, conversation_id=note.get("conversation"),
         hashtags=tuple(t["name"].lstrip("#") for t in tags if t.get("type") == "Hashtag"),
         mentions=tuple(t["name"].lstrip("@") for t in tags if t.get("type") == "Mention"),
-        links=tuple(Link(href, href) for href in hrefs),
+        links=links,
         media=tuple({"type": (a.get("mediaType") or "").split("/")[0] or a.get("type"), "url": a.get("url"),
                      "alt": a.get("name")} for a in note.get("attachment") or ()),
         raw=activity)

@@ -2,7 +2,9 @@
 flattened tweet per line (`twarc2 flatten`: author, referenced tweets and media resolved inline).
 
 Lines are read one at a time (a page is at most a few hundred tweets: a line may hold MAX_PAGE
-bytes, more than the MAX_RECORD of other formats); `.gz` files are read compressed. Users and media are resolved from the page's `includes`.
+bytes, more than the MAX_RECORD of other formats); `.gz` files are read compressed.
+Each tweet becomes a record by archive.sources.x, the mapping `archive fetch` uses: the same tweet
+fetched or imported is the same record.
 """
 from __future__ import annotations
 
@@ -10,13 +12,11 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import ImportFormatError
-from ..records import ArchivedPost, Link
-from . import MAX_PAGE, as_int, json_lines, parse_iso_time, unescape
+from ..records import ArchivedPost
+from ..sources import x
+from . import MAX_PAGE, json_lines
 
 SOURCE = "twarc"
-
-_METRICS = (("like_count", "likes"), ("retweet_count", "reposts"), ("reply_count", "replies"),
-            ("quote_count", "quotes"), ("impression_count", "impressions"), ("bookmark_count", "bookmarks"))
 
 
 def looks_like(first: dict) -> bool:
@@ -32,9 +32,7 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
     for number, document in json_lines(path, limit=MAX_PAGE):
         try:
             if isinstance(document, dict) and isinstance(document.get("data"), list):
-                includes = document.get("includes") or {}
-                users = {u["id"]: u for u in includes.get("users") or ()}
-                media = {m["media_key"]: m for m in includes.get("media") or ()}
+                users, media = x.index(document.get("includes"))
                 for tweet in document["data"]:
                     yield post_from_tweet(tweet, users, media, account)
             elif isinstance(document, dict) and "id" in document:
@@ -47,43 +45,5 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
 
 
 def post_from_tweet(tweet: dict, users: dict, media: dict, account: str | None) -> ArchivedPost:
-    """One API v2 tweet object as an ArchivedPost; users/media: the page's includes by id/media_key."""
-    remote_id = str(tweet["id"])
-    author = tweet.get("author") or users.get(tweet.get("author_id")) or {}
-    handle = author.get("username") or (account or "").lstrip("@")
-    if not handle:
-        raise ValueError(f"tweet {remote_id}: author {tweet.get('author_id')} is not in the includes; "
-                         "pass --account")
-    references = {r.get("type"): str(r.get("id")) for r in tweet.get("referenced_tweets") or ()}
-    if "retweeted" in references:
-        kind = "repost"
-    elif "replied_to" in references:
-        kind = "reply"
-    elif "quoted" in references:
-        kind = "quote"
-    else:
-        kind = "post"
-    reply_user = tweet.get("in_reply_to_user") or users.get(tweet.get("in_reply_to_user_id")) or {}
-    entities = tweet.get("entities") or {}
-    attachments = tweet.get("attachments") or {}
-    media_items = attachments.get("media") or [media[k] for k in attachments.get("media_keys") or () if k in media]
-    metrics = {}
-    for key, name in _METRICS:
-        value = as_int((tweet.get("public_metrics") or {}).get(key))
-        if value is not None:
-            metrics[name] = value
-    history = tweet.get("edit_history_tweet_ids") or ()
-    return ArchivedPost(
-        platform="x", remote_id=remote_id, account=handle, created_at=parse_iso_time(tweet["created_at"]),
-        text=unescape(tweet.get("text") or ""), kind=kind, url=f"https://x.com/{handle}/status/{remote_id}",
-        language=tweet.get("lang"), reply_to_id=references.get("replied_to"),
-        reply_to_account=reply_user.get("username"), conversation_id=tweet.get("conversation_id"),
-        quoted_id=references.get("quoted"), reposted_id=references.get("retweeted"), source_app=tweet.get("source"),
-        metrics=metrics, hashtags=tuple(h["tag"] for h in entities.get("hashtags") or ()),
-        mentions=tuple(m["username"] for m in entities.get("mentions") or ()),
-        links=tuple(Link(u["url"], u.get("unwound_url") or u.get("expanded_url"), u.get("display_url"))
-                    for u in entities.get("urls") or () if u.get("url") and not u.get("media_key")),
-        media=tuple({"type": m.get("type"), "url": m.get("url") or m.get("preview_image_url"),
-                     "alt": m.get("alt_text")} for m in media_items),
-        edit_history=tuple(str(i) for i in history if int(i) < int(remote_id)),
-        raw={k: v for k, v in tweet.items() if k != "__twarc"})
+    """One API v2 tweet object as an ArchivedPost: archive.sources.x, the mapping archive.fetch uses."""
+    return x.record(tweet, users, media, account)

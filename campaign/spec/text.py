@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 import unicodedata
 from functools import lru_cache
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import regex
@@ -148,3 +149,58 @@ def _x_length(text: str) -> int:
     import twitter_text
 
     return twitter_text.parse_tweet(text).weightedLength
+
+
+class MastodonHTML(HTMLParser):
+    """Mastodon's status HTML read as its reader sees it; the anchors kept for link extraction.
+
+    Lives here, not in the Mastodon platform module, because the archive's importers need it
+    too and must not pay for importing Mastodon.py.
+    """
+
+    def __init__(self, markup: str):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.anchors: list[tuple[str, str, frozenset[str]]] = []  # (href, shown text, classes)
+        self._paragraphs = 0
+        self._anchor: list | None = None
+        self._in_paragraph = False
+        self.feed(markup or "")
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "p":
+            if self._paragraphs:
+                self.parts.append("\n\n")
+            self._paragraphs += 1
+            self._in_paragraph = True
+        elif tag == "a":
+            attributes = dict(attrs)
+            self._anchor = [attributes.get("href") or "", len(self.parts),
+                            frozenset((attributes.get("class") or "").split())]
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._in_paragraph = False
+        elif tag == "a" and self._anchor is not None:
+            href, start, classes = self._anchor
+            self.anchors.append((href, "".join(self.parts[start:]), classes))
+            self._anchor = None
+
+    def handle_data(self, data):
+        if self._in_paragraph or not data.isspace():  # layout between paragraphs is not text
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts).strip()
+
+
+def html_to_text(markup: str) -> str:
+    """A Mastodon status's HTML as plain text: paragraphs separated by a blank line, <br> a line
+    break, other tags dropped (their text kept), entities decoded. The one rendering used by
+    posting (reading back what we sent), fetching and importing, so a post's archived text does
+    not depend on where it came from."""
+    return MastodonHTML(markup).text

@@ -65,6 +65,7 @@ Nothing here ever binds anything but 127.0.0.1, and every wait is bounded.
 
 from __future__ import annotations
 
+import copy
 import email.parser
 import email.policy
 import json
@@ -266,6 +267,13 @@ class RecordedRequest:
         return self.headers.get(name.lower(), default)
 
 
+def iso_time(dt) -> str:
+    """A time as the platforms write it: UTC, milliseconds, 'Z'."""
+    from datetime import timezone
+
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
 def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, dict[str, Any]]]:
     """Parse a multipart/form-data body into [(name, {filename, content_type, data})]."""
     raw = b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body
@@ -424,11 +432,17 @@ class FakeServer:
 
     #: endpoint -> (limit, window seconds); enforced per account when remaining hits 0.
     default_rate_limits: dict[str, tuple[int, int]] = {}
+    #: the account attribute a stored post's "account" holds (a username, a handle)
+    account_name = "username"
+    #: the platform's own stores that reset_state() empties besides the posts
+    extra_state: tuple[str, ...] = ()
+    #: whether posting an identical text again is refused (X) or accepted (the others)
+    refuses_duplicates = False
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._routes: list[Route] = []
-        self._faults: list[list[Any]] = []  # [endpoint, fault, remaining]
+        self._faults: list[list[Any]] = []  # [endpoint, fault, remaining, requests to let through first]
         self._log: list[RecordedRequest] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -439,6 +453,39 @@ class FakeServer:
         self._cleanups: list[Callable[[], Any]] = []
         self._windows: dict[tuple[str, str], list[float]] = {}  # (account, endpoint) -> [reset, used]
         self.rate_limits: dict[str, tuple[int, int]] = dict(self.default_rate_limits)
+        self._accounts: dict[str, Any] = {}  # credential (token, did) -> account
+        self._posts: list[dict[str, Any]] = []  # oldest first
+
+    # -- state every fake keeps ----------------------------------------------------------
+    def accounts(self) -> list[Any]:
+        with self._lock:
+            return list(self._accounts.values())
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """All stored posts (all accounts, including deleted), oldest first; a deep copy."""
+        with self._lock:
+            return copy.deepcopy(self._posts)
+
+    def posts_for(self, account: Any) -> list[dict[str, Any]]:
+        """One account's live posts, oldest first; account: the account or its name."""
+        name = account if isinstance(account, str) else getattr(account, self.account_name)
+        return [p for p in self.posts if p["account"] == name and not p["deleted"]]
+
+    def reset_state(self) -> None:
+        """Forget posts, the platform's stores, faults, request log and rate-limit windows (keep accounts)."""
+        with self._lock:
+            self._posts.clear()
+            for name in self.extra_state:
+                getattr(self, name).clear()
+            self._faults.clear()
+            self._log.clear()
+            self._windows.clear()
+
+    @staticmethod
+    def alt_texts(post: dict[str, Any]) -> list[str | None]:
+        """The alt texts of a stored post's media, in order."""
+        raise NotImplementedError
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self):
@@ -528,15 +575,16 @@ class FakeServer:
         return None, {}, path_matched
 
     # -- faults ------------------------------------------------------------------------
-    def inject(self, endpoint: str, fault: Fault, times: int = 1) -> None:
-        """Apply ``fault`` to the next ``times`` requests to ``endpoint`` ("*" = any)."""
-        if times < 1:
-            raise ValueError("times must be >= 1")
+    def inject(self, endpoint: str, fault: Fault, times: int = 1, *, after: int = 0) -> None:
+        """Apply ``fault`` to the next ``times`` requests to ``endpoint`` ("*" = any), once
+        ``after`` more requests to it have gone through (so ``after=2`` hits the third)."""
+        if times < 1 or after < 0:
+            raise ValueError("times must be >= 1 and after >= 0")
         known = self.endpoints()
         if endpoint != "*" and endpoint not in known:
             raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(known)}")
         with self._lock:
-            self._faults.append([endpoint, fault, times])
+            self._faults.append([endpoint, fault, times, after])
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -544,20 +592,27 @@ class FakeServer:
 
     def pending_faults(self) -> list[tuple[str, Fault, int]]:
         with self._lock:
-            return [(e, f, n) for e, f, n in self._faults]
+            return [(e, f, n) for e, f, n, _ in self._faults]
 
     def endpoints(self) -> set[str]:
         return {r.endpoint for r in self._routes}
 
     def _take_fault(self, endpoint: str) -> Fault | None:
         with self._lock:
-            for entry in self._faults:
-                if entry[0] == "*" or entry[0] == endpoint:
-                    entry[2] -= 1
-                    if entry[2] <= 0:
-                        self._faults.remove(entry)
-                    return entry[1]
-        return None
+            taken = None
+            for entry in list(self._faults):
+                if entry[0] != "*" and entry[0] != endpoint:
+                    continue
+                if entry[3] > 0:  # still letting requests through
+                    entry[3] -= 1
+                elif taken is None:
+                    taken = entry
+            if taken is None:
+                return None
+            taken[2] -= 1
+            if taken[2] <= 0:
+                self._faults.remove(taken)
+            return taken[1]
 
     # -- request log -------------------------------------------------------------------
     @property

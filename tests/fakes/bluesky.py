@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .base import FakeServer, Fault, Request, Response, json_response
+from .base import FakeServer, Fault, Request, Response, iso_time, json_response
 
 try:
     import regex as _regex
@@ -96,10 +96,6 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
 def _graphemes(text: str) -> int:
     if _regex is not None:
         return len(_regex.findall(r"\X", text))
@@ -117,6 +113,13 @@ class BlueskyAccount:
 
 
 class FakeBluesky(FakeServer):
+    account_name = 'handle'
+    extra_state = ('_records', '_blobs')
+
+    @staticmethod
+    def alt_texts(post: dict[str, Any]) -> list[str | None]:
+        return [m["alt"] for m in post["media"]]
+
     default_rate_limits = {
         "login": (30, 300),
         "post": (1666, 3600),
@@ -134,10 +137,8 @@ class FakeBluesky(FakeServer):
         super().__init__()
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
-        self._accounts: dict[str, BlueskyAccount] = {}  # did -> account
         self._access: dict[str, tuple[str, float]] = {}  # jwt -> (did, exp)
         self._refresh: dict[str, tuple[str, float]] = {}
-        self._posts: list[dict[str, Any]] = []
         self._records: list[dict[str, Any]] = []
         self._blobs: dict[str, dict[str, Any]] = {}  # cid -> {did, data, mime, size}
         self._clock = itertools.count(1)
@@ -171,10 +172,6 @@ class FakeBluesky(FakeServer):
             self._accounts[did] = acct
         return acct
 
-    def accounts(self) -> list[BlueskyAccount]:
-        with self._lock:
-            return list(self._accounts.values())
-
     def _resolve(self, actor: str | None) -> BlueskyAccount | None:
         if not actor:
             return None
@@ -183,16 +180,6 @@ class FakeBluesky(FakeServer):
                 return self._accounts[actor]
             return next((a for a in self._accounts.values()
                          if a.handle == actor.lstrip("@") or a.email == actor), None)
-
-    @property
-    def posts(self) -> list[dict[str, Any]]:
-        """All stored posts (all accounts, including deleted), oldest first; a deep copy."""
-        with self._lock:
-            return copy.deepcopy(self._posts)
-
-    def posts_for(self, account: BlueskyAccount | str) -> list[dict[str, Any]]:
-        handle = account if isinstance(account, str) else account.handle
-        return [p for p in self.posts if p["account"] == handle and not p["deleted"]]
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -209,15 +196,6 @@ class FakeBluesky(FakeServer):
         with self._lock:
             self._access = {k: (d, 0.0) for k, (d, _) in self._access.items()}
 
-    def reset_state(self) -> None:
-        with self._lock:
-            self._posts.clear()
-            self._records.clear()
-            self._blobs.clear()
-            self._faults.clear()
-            self._log.clear()
-            self._windows.clear()
-
     def _next_tid(self, dt: datetime) -> str:
         with self._lock:
             tid = make_tid(dt, next(self._clock))
@@ -231,7 +209,7 @@ class FakeBluesky(FakeServer):
         """Store a post directly (no HTTP). ``reply_to`` is a stored post dict (parent)."""
         acct = account or self.account
         created = created_at or datetime.now(timezone.utc)
-        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": _iso(created),
+        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": iso_time(created),
                                   "langs": ["nl"]}
         if reply_to:
             root = (reply_to.get("reply") or {}).get("root") or {"uri": reply_to["uri"], "cid": reply_to["cid"]}
@@ -345,7 +323,7 @@ class FakeBluesky(FakeServer):
     def _author_basic(self, acct: BlueskyAccount) -> dict[str, Any]:
         return {"did": acct.did, "handle": acct.handle, "displayName": acct.display_name,
                 "avatar": f"{self.url}/img/avatar/plain/{acct.did}/avatar@jpeg",
-                "viewer": {"muted": False, "blockedBy": False}, "labels": [], "createdAt": _iso(acct.created_at)}
+                "viewer": {"muted": False, "blockedBy": False}, "labels": [], "createdAt": iso_time(acct.created_at)}
 
     def _embed_view(self, post: dict[str, Any]) -> dict[str, Any] | None:
         embed = post["embed"] or {}
@@ -369,7 +347,7 @@ class FakeBluesky(FakeServer):
             replies = sum(1 for p in self._posts if p["reply_to"] == post["uri"] and not p["deleted"])
         view = {"uri": post["uri"], "cid": post["cid"], "author": self._author_basic(acct),
                 "record": post["record"], "replyCount": replies, "repostCount": 0, "likeCount": 0,
-                "quoteCount": 0, "indexedAt": _iso(post["created_at"]), "viewer": {"threadMuted": False},
+                "quoteCount": 0, "indexedAt": iso_time(post["created_at"]), "viewer": {"threadMuted": False},
                 "labels": []}
         ev = self._embed_view(post)
         if ev is not None:
@@ -607,7 +585,7 @@ class FakeBluesky(FakeServer):
         posts = self.posts_for(acct)
         return json_response(200, {
             **self._author_basic(acct), "description": "", "followersCount": 0, "followsCount": 0,
-            "postsCount": len(posts), "indexedAt": _iso(acct.created_at),
+            "postsCount": len(posts), "indexedAt": iso_time(acct.created_at),
             "associated": {"lists": 0, "feedgens": 0, "starterPacks": 0, "labeler": False},
         }, headers)
 

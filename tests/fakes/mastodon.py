@@ -52,7 +52,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from .base import FakeServer, Fault, Request, Response, json_response
+from .base import FakeServer, Fault, Request, Response, iso_time, json_response
 
 try:
     import regex as _regex
@@ -75,10 +75,6 @@ def mastodon_snowflake(dt: datetime, seq: int = 0) -> int:
     return (int(dt.timestamp() * 1000) << 16) | (seq & 0xFFFF)
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
 def _truthy(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes", "on")
 
@@ -93,6 +89,13 @@ class MastodonAccount:
 
 
 class FakeMastodon(FakeServer):
+    account_name = 'username'
+    extra_state = ('_media', '_idem')
+
+    @staticmethod
+    def alt_texts(post: dict[str, Any]) -> list[str | None]:
+        return [m["description"] for m in post["media"]]
+
     default_rate_limits = {
         "post": (300, 3 * 3600),
         "media": (30, 1800),
@@ -109,8 +112,6 @@ class FakeMastodon(FakeServer):
         self.version = version
         self.max_characters = max_characters
         self.idempotency_ttl = idempotency_ttl
-        self._accounts: dict[str, MastodonAccount] = {}  # token -> account
-        self._posts: list[dict[str, Any]] = []
         self._media: dict[str, dict[str, Any]] = {}
         self._idem: dict[tuple[str, str], tuple[str, float]] = {}
         self._seq = itertools.count(1)
@@ -142,37 +143,14 @@ class FakeMastodon(FakeServer):
             self._accounts[acct.access_token] = acct
             return acct
 
-    def accounts(self) -> list[MastodonAccount]:
-        with self._lock:
-            return list(self._accounts.values())
-
     def _account_by_id(self, aid: str) -> MastodonAccount | None:
         with self._lock:
             return next((a for a in self._accounts.values() if a.id == aid), None)
 
     @property
-    def posts(self) -> list[dict[str, Any]]:
-        """All stored statuses (all accounts, including deleted), oldest first; a deep copy."""
-        with self._lock:
-            return copy.deepcopy(self._posts)
-
-    def posts_for(self, account: MastodonAccount | str) -> list[dict[str, Any]]:
-        name = account if isinstance(account, str) else account.username
-        return [p for p in self.posts if p["account"] == name and not p["deleted"]]
-
-    @property
     def media(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._media)
-
-    def reset_state(self) -> None:
-        with self._lock:
-            self._posts.clear()
-            self._media.clear()
-            self._idem.clear()
-            self._faults.clear()
-            self._log.clear()
-            self._windows.clear()
 
     def seed_post(self, text: str, *, created_at: datetime | None = None,
                   account: MastodonAccount | None = None, reply_to: str | None = None,
@@ -258,7 +236,7 @@ class FakeMastodon(FakeServer):
         d = {
             "id": acct.id, "username": acct.username, "acct": acct.username,
             "display_name": acct.display_name, "locked": False, "bot": False, "discoverable": True,
-            "indexable": True, "group": False, "created_at": _iso(acct.created_at), "note": "",
+            "indexable": True, "group": False, "created_at": iso_time(acct.created_at), "note": "",
             "url": f"{self.url}/@{acct.username}", "uri": f"{self.url}/users/{acct.username}",
             "avatar": f"{self.url}/avatars/original/missing.png",
             "avatar_static": f"{self.url}/avatars/original/missing.png",
@@ -293,7 +271,7 @@ class FakeMastodon(FakeServer):
         tags = [{"name": t.lower(), "url": f"{self.url}/tags/{t.lower()}"}
                 for t in re.findall(r"(?<![\w#])#(\w+)", post["text"])]
         return {
-            "id": post["id"], "created_at": _iso(post["created_at"]), "in_reply_to_id": post["reply_to"],
+            "id": post["id"], "created_at": iso_time(post["created_at"]), "in_reply_to_id": post["reply_to"],
             "in_reply_to_account_id": post["in_reply_to_account_id"], "sensitive": False, "spoiler_text": "",
             "visibility": post["visibility"], "language": post["language"], "uri": post["uri"],
             "url": post["url"], "replies_count": 0, "reblogs_count": 0, "favourites_count": 0,

@@ -68,7 +68,7 @@ from typing import Any
 from oauthlib.oauth1.rfc5849 import signature as oauth_sig
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
-from .base import FakeServer, Fault, Request, Response, json_response
+from .base import FakeServer, Fault, Request, Response, iso_time, json_response
 
 try:  # the project depends on twitter-text-parser; stay usable without it
     import twitter_text as _twitter_text
@@ -102,10 +102,6 @@ def snowflake_for(dt: datetime, seq: int = 0) -> int:
     return ((ms - TWITTER_EPOCH_MS) << 22) | (seq & 0x3FFFFF)
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -135,6 +131,14 @@ class XAccount:
 
 
 class FakeX(FakeServer):
+    account_name = 'username'
+    extra_state = ('_media',)
+    refuses_duplicates = True  # 403 duplicate content
+
+    @staticmethod
+    def alt_texts(post: dict[str, Any]) -> list[str | None]:
+        return [m["alt_text"] for m in post["media"]]
+
     default_rate_limits = {
         "post": (200, 900),  # recorded in tweepy's cassette for POST /2/tweets
         "delete": (50, 900),
@@ -157,8 +161,6 @@ class FakeX(FakeServer):
         self.timeline_cap = timeline_cap
         self.bearer_token = bearer_token or _token("AAAA")
         self.verify_signatures = verify_signatures
-        self._accounts: dict[str, XAccount] = {}  # access token -> account
-        self._posts: list[dict[str, Any]] = []
         self._media: dict[str, dict[str, Any]] = {}
         self._seq = itertools.count(1)
         self._last_id = 0
@@ -192,10 +194,6 @@ class FakeX(FakeServer):
             )
             self._accounts[acct.access_token] = acct
             return acct
-
-    def accounts(self) -> list[XAccount]:
-        with self._lock:
-            return list(self._accounts.values())
 
     def _account_by_id(self, uid: str) -> XAccount | None:
         with self._lock:
@@ -253,28 +251,9 @@ class FakeX(FakeServer):
         return None
 
     @property
-    def posts(self) -> list[dict[str, Any]]:
-        """All stored posts (all accounts, including deleted), oldest first; a deep copy."""
-        with self._lock:
-            return copy.deepcopy(self._posts)
-
-    def posts_for(self, account: XAccount | str) -> list[dict[str, Any]]:
-        name = account if isinstance(account, str) else account.username
-        return [p for p in self.posts if p["account"] == name and not p["deleted"]]
-
-    @property
     def media(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._media)
-
-    def reset_state(self) -> None:
-        """Forget posts, media, faults, request log and rate-limit windows (keep accounts)."""
-        with self._lock:
-            self._posts.clear()
-            self._media.clear()
-            self._faults.clear()
-            self._log.clear()
-            self._windows.clear()
 
     # -- text helpers ------------------------------------------------------------------
     def _urls(self, text: str) -> list[tuple[int, int, str]]:
@@ -414,7 +393,7 @@ class FakeX(FakeServer):
     def _tweet_json(self, post: dict[str, Any], fields: set[str]) -> dict[str, Any]:
         d: dict[str, Any] = {"edit_history_tweet_ids": [post["id"]], "id": post["id"], "text": post["api_text"]}
         if "created_at" in fields:
-            d["created_at"] = _iso(post["created_at"])
+            d["created_at"] = iso_time(post["created_at"])
         if "author_id" in fields:
             d["author_id"] = post["author_id"]
         if "conversation_id" in fields:
@@ -440,7 +419,7 @@ class FakeX(FakeServer):
             d["reply_settings"] = "everyone"
         if "edit_controls" in fields:
             d["edit_controls"] = {"edits_remaining": 5, "is_edit_eligible": True,
-                                  "editable_until": _iso(post["created_at"] + timedelta(hours=1))}
+                                  "editable_until": iso_time(post["created_at"] + timedelta(hours=1))}
         return d
 
     def _media_json(self, m: dict[str, Any], fields: set[str]) -> dict[str, Any]:
@@ -458,7 +437,7 @@ class FakeX(FakeServer):
     def _user_json(self, acct: XAccount, fields: set[str]) -> dict[str, Any]:
         d: dict[str, Any] = {"id": acct.id, "name": acct.name, "username": acct.username}
         if "created_at" in fields:
-            d["created_at"] = _iso(acct.created_at)
+            d["created_at"] = iso_time(acct.created_at)
         if "description" in fields:
             d["description"] = ""
         if "protected" in fields:

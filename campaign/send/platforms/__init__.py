@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Iterator, Mapping, Protocol
 
 from campaign.credentials import FIELDS_BY_PLATFORM, env_prefix
 from campaign.errors import MissingCredentials
@@ -46,23 +46,89 @@ class RemotePost:
     ref: dict = field(default_factory=dict)  # what a reply needs besides the id (Bluesky: uri + cid)
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of an account's own timeline, as the platform served it.
+
+    items: the platform's raw objects, untouched, for the archive's mapping (archive.sources.<platform>)
+    and for own_post(); includes: what the items refer to (X's `includes`: media, users), empty
+    elsewhere; cursor: pass it to timeline_pages(cursor=...) to continue right after this page
+    (None: nothing to continue from).
+    """
+
+    items: tuple = ()
+    cursor: str | None = None
+    includes: Mapping = field(default_factory=dict)
+
+
+RECENT_LIMIT = 3200  # X serves no more of a timeline than this; the others are held to the same bound
+
+
 class Platform(Protocol):
+    """One account on one platform: posts, reads its timeline, looks posts up.
+
+    Every method raises only campaign.errors.PlatformError subclasses, never waits for a rate
+    limit and never retries on its own: RateLimited (reset_at when the platform said), TransientError
+    (maybe_posted: the request may have been carried out), AuthFailed, Rejected, DuplicateContent.
+    """
+
     idempotent: bool  # True when a retry with the same idempotency key can never post twice
 
     def whoami(self) -> str:
-        """The account's handle as the platform knows it. Raises AuthFailed when rejected."""
+        """The account's handle as the platform knows it. Raises AuthFailed when the credentials are
+        refused, TransientError/RateLimited when the platform cannot answer now."""
 
     def post(self, part: OutgoingPart, *, reply_to: RemotePost | None, root: RemotePost | None) -> RemotePost:
-        """Publish one part, as a reply to reply_to (in the thread starting at root) if given."""
+        """Publish one part (its media with their alt texts), as a reply to reply_to in the thread
+        starting at root if given. Raises DuplicateContent (X: identical text exists), Rejected (never
+        acceptable as it is), AuthFailed, RateLimited, TransientError (maybe_posted when it may be out)."""
+
+    def timeline_pages(self, *, since: datetime | str | None = None,
+                       cursor: str | None = None) -> Iterator[Page]:
+        """The account's own timeline, one request per page, read lazily.
+
+        since: a datetime keeps the walk to posts created at or after it (newest first, the walk
+        ends at the first older one); a post id (str) to posts newer than that post (X and Bluesky:
+        newest first; Mastodon walks forward, oldest first, and each page's cursor is its newest id,
+        so it is where the next walk with since=cursor starts); None: all the platform serves, newest
+        first. cursor: a page's cursor from an earlier walk with the same since; the walk goes on
+        right after that page, so nothing is read twice or skipped. Raises the PlatformErrors of
+        the request that fails, after yielding the pages before it.
+        """
+
+    def own_post(self, item, page: Page) -> RemotePost | None:
+        """A timeline item as a RemotePost, None when it is not the account's own post (a repost)."""
 
     def recent_posts(self, since: datetime) -> list[RemotePost]:
-        """The account's own posts created at or after since (newest first, at most a few hundred)."""
+        """The account's own posts created at or after since, newest first: at most RECENT_LIMIT
+        posts are read, whatever the platform. Raises what timeline_pages raises."""
 
     def same_text(self, ours: str, theirs: str) -> bool:
         """Whether a post read back from the platform is the text we sent (links normalised)."""
 
     def lookup(self, url: str) -> RemotePost:
-        """The post behind a public URL (for replies and for `resolve --sent`)."""
+        """The post behind a public URL (for replies and for `resolve --sent`). Raises Rejected when
+        the URL is not a post of this platform or the post does not exist."""
+
+
+class TimelineReader:
+    """What every platform builds the same way on top of its timeline_pages and own_post."""
+
+    def recent_posts(self, since: datetime) -> list[RemotePost]:
+        posts: list[RemotePost] = []
+        read = 0
+        for page in self.timeline_pages(since=since):
+            for item in page.items:
+                read += 1
+                post = self.own_post(item, page)
+                if post is not None and (post.created_at is None or post.created_at >= since):
+                    posts.append(post)
+            if read >= RECENT_LIMIT:
+                break
+        return posts
+
+    def same_text(self, ours: str, theirs: str) -> bool:
+        return normalise_text(ours) == normalise_text(theirs)
 
 
 def credentials_for(account: AccountInfo, environ: Mapping[str, str]) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from typing import Iterator
 
 import httpx
 from atproto import Client, client_utils, models
@@ -13,14 +14,16 @@ from atproto_client.request import Request
 
 from campaign.errors import AuthFailed, PlatformError, RateLimited, Rejected, TransientError
 from campaign.spec.text import bluesky_display
-from campaign.send.platforms import TIMEOUT_SECONDS, AccountInfo, OutgoingPart, RemotePost, normalise_text
+from campaign.send.platforms import (TIMEOUT_SECONDS, AccountInfo, OutgoingPart, Page, RemotePost, TimelineReader,
+                                     normalise_text)
 
 DEFAULT_SERVICE = "https://bsky.social"
+PAGE = 100  # the most getAuthorFeed serves per request
 _TAG = re.compile(r"(?<![\w#])#([^\s#.,:;!?()\[\]{}\"']*[^\d\s#.,:;!?()\[\]{}\"'][^\s#.,:;!?()\[\]{}\"']*)")
 _MENTION = re.compile(r"(?<![\w@])@([a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)")
 
 
-class BlueskyPlatform:
+class BlueskyPlatform(TimelineReader):
     idempotent = False
 
     def __init__(self, account: AccountInfo, secrets: dict[str, str], *, timeout: float = TIMEOUT_SECONDS):
@@ -130,33 +133,40 @@ class BlueskyPlatform:
     def _url(self, uri: str) -> str:
         return f"https://bsky.app/profile/{self.account.handle.lstrip('@')}/post/{uri.rsplit('/', 1)[-1]}"
 
-    def recent_posts(self, since: datetime) -> list[RemotePost]:
-        did, out, cursor = self._did(), [], None
-        for _ in range(64):  # pages of 50, newest first; stops at the first post older than `since`
-            page = self._call(self.client.get_author_feed, actor=did, cursor=cursor, limit=50)
-            for item in page.feed:
-                if getattr(item, "reason", None) is not None or item.post.author.did != did:
-                    continue
-                created = _parse_time(getattr(item.post.record, "created_at", None))
-                if created is not None and created < since:
-                    return out
-                out.append(RemotePost(item.post.uri, self._url(item.post.uri), item.post.record.text, created,
-                                      {"uri": item.post.uri, "cid": item.post.cid}))
-            cursor = page.cursor
-            if not cursor:
-                break
-        return out
-
     def same_text(self, ours: str, theirs: str) -> bool:
         return normalise_text(bluesky_display(ours)[0]) == normalise_text(theirs)
 
-    def timeline_page(self, *, cursor: str | None = None, limit: int = 100) -> dict:
-        """One raw page of the account's author feed, newest first, as lexicon JSON:
-        {"feed": [{"post": {...}, "reason": ...}, ...], "cursor": "..."}. Pass the page's cursor for
-        the next (older) page. Raises the PlatformError subclasses; never waits.
-        """
-        page = self._call(self.client.get_author_feed, actor=self._did(), cursor=cursor, limit=limit)
-        return page.model_dump(mode="json", by_alias=True, exclude_none=True)
+    def timeline_pages(self, *, since: datetime | str | None = None,
+                       cursor: str | None = None) -> Iterator[Page]:
+        """Pages of 100 author-feed items as lexicon JSON ({"post": {...}, "reason": ...}), newest
+        first; cursor is the feed's cursor. The feed cannot be asked for "since", so the walk stops
+        at the first item older than a datetime since (by feed_time) or at the post whose uri is
+        since. Raises the PlatformError subclasses."""
+        did = self._did()
+        while True:
+            page = self._call(self.client.get_author_feed, actor=did, cursor=cursor, limit=PAGE)
+            feed = page.model_dump(mode="json", by_alias=True, exclude_none=True)
+            items, done = [], False
+            for item in feed.get("feed") or ():
+                if isinstance(since, str) and item["post"]["uri"] == since and not item.get("reason"):
+                    done = True
+                elif isinstance(since, datetime) and (feed_time(item) or since) < since:
+                    done = True
+                if done:
+                    break
+                items.append(item)
+            cursor = None if done or not items else feed.get("cursor")
+            yield Page(tuple(items), cursor)
+            if not cursor:
+                return
+
+    def own_post(self, item: dict, page: Page) -> RemotePost | None:
+        post = item["post"]
+        if item.get("reason") or (post.get("author") or {}).get("did") != self._did():
+            return None
+        record = post.get("record") or {}
+        return RemotePost(post["uri"], self._url(post["uri"]), record.get("text") or "",
+                          _parse_time(record.get("createdAt")), {"uri": post["uri"], "cid": post["cid"]})
 
     def did(self) -> str:
         return self._did()
@@ -192,6 +202,14 @@ def _root_of(reply_to: RemotePost, parent):
     if root:
         return models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"])
     return parent
+
+
+def feed_time(item: dict) -> datetime | None:
+    """When an author-feed item (lexicon JSON) entered the feed: a repost when it was reposted,
+    a post when it was indexed (its own createdAt is whatever the writing client claimed)."""
+    reason = item.get("reason") or {}
+    post = item.get("post") or {}
+    return _parse_time(reason.get("indexedAt") or post.get("indexedAt") or (post.get("record") or {}).get("createdAt"))
 
 
 def _parse_time(value) -> datetime | None:

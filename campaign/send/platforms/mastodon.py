@@ -3,8 +3,8 @@ response returns the original status instead of posting twice (the server rememb
 keys for about an hour)."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
+from typing import Iterator
 from urllib.parse import urlsplit
 
 from mastodon import Mastodon
@@ -12,13 +12,13 @@ from mastodon.errors import (MastodonAPIError, MastodonError, MastodonNetworkErr
                              MastodonRatelimitError, MastodonServerError, MastodonUnauthorizedError)
 
 from campaign.errors import AuthFailed, PlatformError, RateLimited, Rejected, TransientError
-from campaign.send.platforms import TIMEOUT_SECONDS, AccountInfo, OutgoingPart, RemotePost, normalise_text
+from campaign.send.platforms import TIMEOUT_SECONDS, AccountInfo, OutgoingPart, Page, RemotePost, TimelineReader
+from campaign.spec.text import html_to_text
 
-_TAG = re.compile(r"<[^>]+>")
-_BREAK = re.compile(r"<br\s*/?>|</p>\s*<p>", re.IGNORECASE)
+PAGE = 40  # the most Mastodon serves per request
 
 
-class MastodonPlatform:
+class MastodonPlatform(TimelineReader):
     idempotent = True
 
     def __init__(self, account: AccountInfo, secrets: dict[str, str], *, timeout: float = TIMEOUT_SECONDS):
@@ -77,30 +77,38 @@ class MastodonPlatform:
                             language=part.language)
         return _remote(status)
 
-    def recent_posts(self, since: datetime) -> list[RemotePost]:
-        out, page = [], self._call(self.api.account_statuses, self.me()["id"], limit=40)
-        while page:
-            for status in page:
-                post = _remote(status)
-                if post.created_at and post.created_at < since:
-                    return out
-                out.append(post)
-            if len(out) >= 3200:  # a busy account: as far back as X would let us look
-                break
-            page = self._call(self.api.fetch_next, page)
-        return out
+    def timeline_pages(self, *, since: datetime | str | None = None,
+                       cursor: str | None = None) -> Iterator[Page]:
+        """Pages of 40 statuses as Mastodon.py's dicts. With a post id as since, the walk goes forward
+        (min_id: the statuses right after it, oldest page first, each page's cursor its newest id)
+        and ends at a short page; otherwise backward from the newest (max_id, the cursor each page's
+        oldest id), ending at the first status older than a datetime since. Raises the PlatformError
+        subclasses."""
+        account_id = self.me()["id"]
+        forward = isinstance(since, str)
+        position = cursor or (since if forward else None)
+        while True:
+            statuses = self._call(self.api.account_statuses, account_id, limit=PAGE,
+                                  **({"min_id": position} if forward else {"max_id": position})) or []
+            items = [dict(status) for status in statuses]
+            if not items:
+                yield Page((), position if forward else None)
+                return
+            if forward:
+                position = max((str(item["id"]) for item in items), key=int)
+                yield Page(tuple(items), position)
+                if len(items) < PAGE:
+                    return
+                continue
+            kept = [item for item in items if since is None or _created(item) is None or _created(item) >= since]
+            position = min((str(item["id"]) for item in items), key=int)
+            done = len(kept) < len(items)
+            yield Page(tuple(kept), None if done else position)
+            if done:
+                return
 
-    def same_text(self, ours: str, theirs: str) -> bool:
-        return normalise_text(ours) == normalise_text(theirs)
-
-    def timeline_page(self, *, min_id: str | None = None, max_id: str | None = None, limit: int = 40) -> list[dict]:
-        """One raw page of the account's statuses (newest first within the page), as Mastodon.py's dicts.
-
-        With min_id: the statuses right after min_id (walk forward by passing the page's newest id);
-        with max_id: those right before it (walk back). Raises the PlatformError subclasses; never waits.
-        """
-        page = self._call(self.api.account_statuses, self.me()["id"], min_id=min_id, max_id=max_id, limit=limit)
-        return [dict(status) for status in page or []]
+    def own_post(self, item: dict, page: Page) -> RemotePost | None:
+        return None if item.get("reblog") else _remote(item)
 
     def lookup(self, url: str) -> RemotePost:
         parts = urlsplit(url)
@@ -132,18 +140,21 @@ def _client(access_token: str, instance: str | None, timeout: float) -> Mastodon
     return api
 
 
-def _remote(status) -> RemotePost:
+def _created(status) -> datetime | None:
     created = status.get("created_at")
+    if isinstance(created, str):
+        try:
+            created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return None
     if isinstance(created, datetime) and created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
-    return RemotePost(str(status["id"]), status.get("url") or status.get("uri"), _text(status.get("content", "")),
-                      created if isinstance(created, datetime) else None)
+    return created if isinstance(created, datetime) else None
 
 
-def _text(content: str) -> str:
-    import html
-
-    return html.unescape(_TAG.sub("", _BREAK.sub("\n", content or "")))
+def _remote(status) -> RemotePost:
+    return RemotePost(str(status["id"]), status.get("url") or status.get("uri"),
+                      html_to_text(status.get("content", "")), _created(status))
 
 
 def _status(error: MastodonAPIError) -> int | None:

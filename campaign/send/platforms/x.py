@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, timezone
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import requests
 import tweepy
 
 from campaign.errors import AuthFailed, DuplicateContent, PlatformError, RateLimited, Rejected, TransientError
-from campaign.send.platforms import TIMEOUT_SECONDS, AccountInfo, OutgoingPart, RemotePost, normalise_text
+from campaign.send.platforms import TIMEOUT_SECONDS, AccountInfo, OutgoingPart, Page, RemotePost, TimelineReader
 from campaign.send.platforms.http import mount
 
 DUPLICATE = "duplicate content"
-PAGES = 32  # X serves the newest 3,200 posts; start_time ends the paging much earlier in practice
+PAGE = 100  # the most X serves per request
 TIMELINE_FIELDS = ["created_at", "public_metrics", "entities", "referenced_tweets", "conversation_id", "lang",
                    "edit_history_tweet_ids", "in_reply_to_user_id", "author_id", "attachments", "source"]
 
 
-class XPlatform:
+class XPlatform(TimelineReader):
     idempotent = False
 
     def __init__(self, account: AccountInfo, secrets: dict[str, str], *, api_base: str | None = None,
@@ -120,41 +121,32 @@ class XPlatform:
         handle = self.account.handle.lstrip("@") or "i"
         return f"https://x.com/{handle}/status/{tweet_id}"
 
-    def recent_posts(self, since: datetime) -> list[RemotePost]:
-        user_id = self.me().id
-        posts, token = [], None
-        for _ in range(PAGES):
-            response = self._call(self.client.get_users_tweets, user_id, max_results=100, pagination_token=token,
-                                  start_time=since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                  tweet_fields=["created_at"], user_auth=True)
-            for tweet in response.data or []:
-                created = tweet.created_at if isinstance(tweet.created_at, datetime) else None
-                posts.append(RemotePost(str(tweet.id), self._url(str(tweet.id)), html.unescape(tweet.text), created))
-            token = (response.meta or {}).get("next_token")
-            if not token:
-                break
-        return posts
+    def timeline_pages(self, *, since: datetime | str | None = None,
+                       cursor: str | None = None) -> Iterator[Page]:
+        """Pages of 100 tweets as X's JSON (items: `data`, includes: `includes`), newest first; since
+        becomes since_id (a post id) or start_time (a datetime), both applied by X; cursor is X's
+        next_token. Tweets carry TIMELINE_FIELDS; X serves only the newest 3,200 posts. Raises
+        RateLimited (with reset_at), TransientError, AuthFailed, Rejected."""
+        while True:
+            response = self._call(
+                self._raw.get_users_tweets, self.me().id, max_results=PAGE, pagination_token=cursor,
+                since_id=since if isinstance(since, str) else None,
+                start_time=_x_time(since) if isinstance(since, datetime) else None,
+                tweet_fields=TIMELINE_FIELDS, expansions=["attachments.media_keys", "referenced_tweets.id.author_id"],
+                media_fields=["type", "url", "preview_image_url", "alt_text"], user_fields=["username"],
+                user_auth=True)
+            response = response if isinstance(response, dict) else {}
+            cursor = (response.get("meta") or {}).get("next_token")
+            yield Page(tuple(response.get("data") or ()), cursor, response.get("includes") or {})
+            if not cursor:
+                return
 
-    def same_text(self, ours: str, theirs: str) -> bool:
-        return normalise_text(ours) == normalise_text(theirs)
-
-    def timeline_page(self, *, since_id: str | None = None, until_id: str | None = None,
-                      start_time: datetime | None = None, pagination_token: str | None = None,
-                      max_results: int = 100) -> dict:
-        """One raw page of the account's timeline, newest first, as X's JSON:
-        {"data": [tweet, ...], "includes": {...}, "meta": {"next_token", "newest_id", "oldest_id", ...}}.
-
-        Tweets carry TIMELINE_FIELDS; X serves only the newest 3,200 posts. Raises RateLimited (429,
-        with reset_at), TransientError, AuthFailed, Rejected — never waits.
-        """
-        response = self._call(
-            self._raw.get_users_tweets, self.me().id, since_id=since_id, until_id=until_id,
-            start_time=start_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if start_time else None,
-            pagination_token=pagination_token, max_results=max_results, tweet_fields=TIMELINE_FIELDS,
-            expansions=["attachments.media_keys", "referenced_tweets.id.author_id"],
-            media_fields=["type", "url", "preview_image_url", "alt_text"], user_fields=["username"],
-            user_auth=True)
-        return response if isinstance(response, dict) else {}
+    def own_post(self, item: dict, page: Page) -> RemotePost | None:
+        if any(ref.get("type") == "retweeted" for ref in item.get("referenced_tweets") or ()):
+            return None
+        tweet_id = str(item["id"])
+        return RemotePost(tweet_id, self._url(tweet_id), html.unescape(item.get("text") or ""),
+                          _parse_time(item.get("created_at")))
 
     def lookup(self, url: str) -> RemotePost:
         path = urlsplit(url).path.rstrip("/").split("/")
@@ -174,3 +166,15 @@ def _reset_at(response) -> datetime | None:
         return datetime.fromtimestamp(int(response.headers["x-rate-limit-reset"]), timezone.utc)
     except (KeyError, ValueError, TypeError, AttributeError, OverflowError, OSError):
         return None
+
+
+def _x_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
