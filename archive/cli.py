@@ -6,6 +6,8 @@ import importlib
 
 import click
 
+from campaign.options import CONTEXT_SETTINGS, ErrorMappingGroup
+
 # name -> "module:attribute" of a click command
 SUBCOMMANDS = {
     "import": "archive.commands.importing:command",
@@ -17,7 +19,9 @@ SUBCOMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(ErrorMappingGroup):
+    """Subcommands imported only when used; typed errors mapped as for `campaign` (campaign.options)."""
+
     def list_commands(self, ctx):
         return sorted(name for name in SUBCOMMANDS if self._available(name))
 
@@ -32,25 +36,14 @@ class LazyGroup(click.Group):
         module, attribute = SUBCOMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attribute)
 
-    def invoke(self, ctx):
-        from campaign.errors import CampaignError
 
-        try:
-            return super().invoke(ctx)
-        except CampaignError as error:
-            click.echo(f"archive: {error}", err=True)
-            ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("archive: interrupted", err=True)
-            ctx.exit(130)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("archive", cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="praatmee", prog_name="archive")
 def main():
     """Keep each account's timeline in SQL: import, fetch, export, show and render it.
 
     Example:
 
+    \b
         archive import twitter-2024-01-01.zip && archive show teamsaantstuur --locale nl
     """

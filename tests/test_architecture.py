@@ -28,6 +28,24 @@ def test_campaign_never_imports_archive():
     assert offenders == []
 
 
+def test_no_module_imports_another_packages_cli():
+    """archive may use campaign's library, never its CLI; campaign never imports archive at all."""
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "archive").rglob("*.py")
+                 if any(name == "campaign.cli" or name.startswith("campaign.cli.") for name in imported_modules(path))]
+    assert offenders == []
+
+
+def test_the_shared_options_module_imports_only_click_and_the_standard_library():
+    tree = ast.parse((ROOT / "campaign" / "options.py").read_text(encoding="utf-8"))
+    top_level = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top_level.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            top_level.add(node.module.split(".")[0])
+    assert top_level - {"click", "__future__"} <= set(sys.stdlib_module_names)
+
+
 def test_starting_the_cli_imports_no_platform_library():
     code = ("import sys, campaign.cli; heavy = {'tweepy', 'mastodon', 'atproto', 'rich', 'yaml', 'alembic',"
             " 'apscheduler', 'dateutil', 'regex'}; print(sorted(heavy & set(sys.modules)))")
@@ -44,4 +62,36 @@ def test_readme_documents_every_command():
         for sub in getattr(command, "commands", {}):
             if f"campaign {name} {sub}" not in readme:
                 missing.append(f"{name} {sub}")
+    assert missing == []
+
+
+def _cli_reference():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "scripts" / "cli_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_command_reference_is_generated_from_help():
+    """Run ./scripts/cli_reference after changing a command's options or help."""
+    reference = _cli_reference()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert reference.current_section(readme) == reference.reference()
+
+
+def test_every_commands_help_of_both_clis_ends_with_an_example():
+    import click
+
+    reference = _cli_reference()
+    from archive.cli import main as archive_main
+
+    missing = []
+    for prog, group in (("campaign", main), ("archive", archive_main)):
+        for ctx in reference._commands(group, reference._context(group, prog, None)):
+            help_text = ctx.command.help or ""
+            if "Example:" not in help_text or not help_text.rstrip().split("Example:")[-1].strip():
+                missing.append(ctx.command_path)
+            assert isinstance(ctx.command, click.Command)
     assert missing == []

@@ -118,9 +118,9 @@ def test_unwritable_database_path(basic_posts, tmp_path):
 
 
 def test_invalid_now_is_a_usage_error(basic_posts):
-    result = run("sync", basic_posts, "--now", "2027-01-01T10:00")
+    result = run("sync", basic_posts, "--now", "1 januari 2027")
     assert result.exit_code == 2
-    assert "give a UTC offset" in result.output
+    assert "is not a date (2027-01-31), a local date-time (2027-01-31T10:00) or one with an offset" in result.output
 
 
 def test_help_of_every_command_has_an_example():

@@ -126,7 +126,7 @@ def test_fetch_cli_against_fake_x(fake_x, tmp_path):
     assert len(list(store.query_posts(database, PostFilter(accounts=(fake_x.account.username,))))) == 121
     database.engine.dispose()
     result = CliRunner().invoke(main, ["fetch", "nobody", "--file", str(posts)], env=env)
-    assert result.exit_code == 2 and "no account 'nobody'" in result.output
+    assert result.exit_code == 2 and "unknown account 'nobody'; known: tas_x" in result.output
 
 
 def test_show_and_render_take_from_like_export_and_still_since(seeded, tmp_path):

@@ -6,14 +6,17 @@ import os
 import sys
 from contextlib import closing
 from dataclasses import replace
-from datetime import datetime, timezone
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 
 import click
 
+from archive.pipelines import csv_cells
+from campaign.options import account_option, format_option, parse_now, resolve_posts_file
+
 from .importing import progress_bar
-from .show import (FILTER_OPTIONS, archive_options, build_filter, parse_moment, relative_formatter,
+
+from .show import (FILTER_OPTIONS, archive_file_options, build_filter, open_for_accounts, relative_formatter,
                    time_options, with_options, zone_of)
 
 FORMATS = ["csv", "jsonl", "json", "xlsx"]
@@ -21,13 +24,12 @@ DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 
 
 # --account --from --until --hashtag --kind --campaign --search --include-deleted (and --platform).
-export_filter_options = with_options([click.option("--account", "accounts", multiple=True, metavar="HANDLE",
-                                                   help="Only this account (repeat for more)."), *FILTER_OPTIONS])
+export_filter_options = with_options([account_option("posts", multiple=True, dest="accounts"), *FILTER_OPTIONS])
 
 
 @click.command("export")
-@click.option("--format", "format_name", type=click.Choice(FORMATS), default="csv", show_default=True,
-              help="csv (one row per post), jsonl (every field; `archive import` reads it back), json, xlsx.")
+@format_option(FORMATS, "csv", dest="format_name",
+               help="csv (one row per post), jsonl (every field; `archive import` reads it back), json, xlsx.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here ('-': standard output, the default; xlsx needs a file).")
 @click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel: ';' between fields, a BOM, formula-like "
@@ -38,10 +40,10 @@ export_filter_options = with_options([click.option("--account", "accounts", mult
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar [default: on a terminal, unless the posts go to that terminal].")
 @export_filter_options
-@archive_options
+@archive_file_options
 @time_options
 def command(format_name, output, excel, delimiter, bom, progress, accounts, since, until, db_url, posts_file,
-            locale, zone_name, now_text, units, **filters):
+            locale, zone_name, now, units, **filters):
     """Export archived posts, oldest first, for analysts.
 
     Columns: id, platform, account, url, created_at (UTC), created_local (--timezone),
@@ -51,16 +53,18 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
 
     Example:
 
+    \b
         archive export --format xlsx -o tas.xlsx --from 2015-01-01 --until 2015-03-31 --hashtag zelfstandigeteams
     """
     from archive import export
     from archive.errors import ExportError
-    from archive.store import count_posts, open_archive, query_flat, query_posts
+    from archive.store import count_posts, query_flat, query_posts
 
+    posts_file = resolve_posts_file(posts_file)
     zone = zone_of(zone_name)
-    now = parse_moment(now_text, zone) if now_text else datetime.now(timezone.utc)
+    now = parse_now(now, zone)
     rows = export.Rows(zone=zone, now=now, relative=relative_formatter(locale, zone, units))
-    post_filter = replace(build_filter(accounts, zone=zone, since=since, until=until, **filters), newest_first=False)
+    post_filter = replace(build_filter((), zone=zone, since=since, until=until, **filters), newest_first=False)
     if output is not None and str(output) == "-":
         output = None
     if format_name == "xlsx" and output is None:
@@ -72,7 +76,7 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
     # A bar on the terminal, unless the posts themselves go to that terminal.
     show = sys.stderr.isatty() and (output is not None or not sys.stdout.isatty()) if progress is None else progress
 
-    database = open_archive(db_url, posts_file=posts_file, create=False)
+    database, post_filter = open_for_accounts(db_url, posts_file, accounts, post_filter)
     try:
         total = count_posts(database, post_filter) if show else None
         if format_name in ("jsonl", "json"):  # every field
@@ -120,30 +124,3 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         database.engine.dispose()
     if output:
         click.echo(f"{output}: {count} posts", err=True)
-
-
-def csv_cells(db_url, posts_file, post_filter, rows_spec):
-    """The CSV cells of the posts post_filter selects, in batches of rows: read (query, JSON,
-    relative time, formatting) in a child process while this one writes the CSV, when there
-    is more than one CPU. rows_spec: (zone, now, locale, units) for export.Rows. Close it when
-    stopping early."""
-    if (os.cpu_count() or 1) > 1:
-        from archive.importers.background import iterate_in_child
-
-        return iterate_in_child(_csv_cells, db_url, posts_file, post_filter, rows_spec)
-    return _csv_cells(db_url, posts_file, post_filter, rows_spec)
-
-
-def _csv_cells(db_url, posts_file, post_filter, rows_spec):
-    from archive import export
-    from archive.store import BATCH, open_archive, query_flat
-
-    zone, now, locale, units = rows_spec
-    rows = export.Rows(zone=zone, now=now, relative=relative_formatter(locale, zone, units))
-    database = open_archive(db_url, posts_file=posts_file)
-    try:
-        posts = query_flat(database, post_filter)
-        while batch := [rows.texts(post) for post in islice(posts, BATCH)]:
-            yield batch
-    finally:
-        database.engine.dispose()

@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 import click
 
+from campaign.options import match_account, resolve_posts_file, unknown_account
+
 from .show import archive_options
 
 
@@ -16,7 +18,7 @@ from .show import archive_options
               help="Also re-read the last N days' posts to refresh their metrics (0: only new posts).")
 @archive_options
 def command(accounts, every, refresh_days, db_url, posts_file):
-    """Fetch ACCOUNT's new posts (an account name from posts.yaml) into the archive.
+    """Fetch ACCOUNT's new posts (its posts.yaml name or its handle) into the archive.
 
     Only what is new since the last run is downloaded; a run stopped by a rate limit or a
     broken connection continues where it stopped next time. Credentials as for `campaign run`
@@ -24,12 +26,12 @@ def command(accounts, every, refresh_days, db_url, posts_file):
 
     Example:
 
+    \b
         archive fetch teamsaantstuur          # or: archive fetch --all --file posts.yaml
     """
-    from campaign.cli import resolve_posts_file
     from campaign.credentials import load_environment
     from campaign.spec.config import load
-    from campaign.errors import ConfigError, NotFoundError
+    from campaign.errors import ConfigError
     from campaign.send.platforms import AccountInfo, connect
 
     from archive.fetch import fetch_account
@@ -37,15 +39,18 @@ def command(accounts, every, refresh_days, db_url, posts_file):
 
     path = resolve_posts_file(posts_file)
     cfile, problems = load(path)
-    if cfile is None:
-        raise ConfigError(problems)
+    if cfile is None or problems.errors:
+        raise ConfigError(problems.sorted())
     if every == bool(accounts):
         raise click.UsageError("name one or more accounts, or give --all")
-    names = list(cfile.accounts) if every else list(dict.fromkeys(accounts))
-    unknown = [n for n in names if n not in cfile.accounts]
-    if unknown:
-        raise NotFoundError(f"no account {', '.join(map(repr, unknown))} in {path} "
-                            f"(accounts: {', '.join(cfile.accounts)})")
+    pairs = [(name, account.handle) for name, account in cfile.accounts.items()]
+    names = list(cfile.accounts) if every else []
+    for value in dict.fromkeys(accounts):
+        name = match_account(value, pairs)
+        if name is None:
+            raise unknown_account(value, cfile.accounts)
+        names.append(name)
+    names = list(dict.fromkeys(names))
     environ = load_environment(path)
     database = open_archive(db_url, posts_file=path)
     now = datetime.now(timezone.utc)

@@ -1,13 +1,16 @@
 """`archive import PATH…`: detect each file's format, stream it into the store, one transaction per file."""
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
+
+from campaign.options import resolve_posts_file
+
+from archive.pipelines import import_path, start_import, store_import  # noqa: F401  (names kept for callers)
 
 from .show import archive_options
 
@@ -32,49 +35,6 @@ def progress_bar(label: str, *, enabled: bool, total: int | None = None, unit: s
         yield lambda n: progress.advance(task, n)
 
 
-def import_path(database, path: Path, *, format_name: str = "auto", account: str | None = None, now: datetime,
-                progress=None):
-    """Import one file (or archive) in one transaction: (importer module, UpsertSummary)."""
-    return store_import(database, start_import(path, format_name=format_name, account=account), now=now,
-                        progress=progress)
-
-
-def start_import(path: Path, *, format_name: str = "auto", account: str | None = None):
-    """Detect path's format and start reading it: (importer module, its batches for the store).
-
-    With more than one CPU the file is read and its posts prepared in a child process, which
-    starts now and reads while this one opens the database and writes (see
-    archive.importers.background); the result is the same. Raises ImportFormatError (unknown
-    format). Give the result to store_import, or close its batches."""
-    from archive.importers.background import iterate_in_child
-    from archive.importers.detect import FORMATS, detect
-
-    module = detect(path) if format_name == "auto" else FORMATS[format_name]
-    arguments = (module.__name__, path, account)
-    if (os.cpu_count() or 1) > 1:
-        return module, iterate_in_child(_prepared_batches, *arguments)
-    return module, _prepared_batches(*arguments)
-
-
-def store_import(database, started, *, now: datetime, progress=None):
-    """Store what start_import started reading, in one transaction: (importer module, UpsertSummary)."""
-    from archive.store import upsert_prepared
-
-    module, batches = started
-    with closing(batches):
-        return module, upsert_prepared(database, batches, source=module.SOURCE, now=now, progress=progress)
-
-
-def _prepared_batches(module_name: str, path: Path, account: str | None):
-    """The posts of path, read by the importer module_name, prepared for the store in batches."""
-    import importlib
-
-    from archive.store import prepare
-
-    module = importlib.import_module(module_name)
-    yield from prepare(module.iter_posts(path, account=account), source=module.SOURCE)
-
-
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "format_name", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True,
@@ -94,6 +54,7 @@ def command(paths, format_name, account, progress, db_url, posts_file):
 
     Example:
 
+    \b
         archive import twitter-2024-01-01.zip mastodon-export.zip
     """
     show = sys.stderr.isatty() if progress is None else progress
@@ -102,7 +63,7 @@ def command(paths, format_name, account, progress, db_url, posts_file):
     try:
         from archive.store import open_archive
 
-        database = open_archive(db_url, posts_file=posts_file)
+        database = open_archive(db_url, posts_file=resolve_posts_file(posts_file))
     except BaseException:
         first[1].close()
         raise

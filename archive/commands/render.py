@@ -1,12 +1,13 @@
 """`archive render --html FILE`: the timeline widget (a self-contained page or an embeddable fragment)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
-from .show import (archive_options, build_filter, filter_options, parse_moment, query, relative_formatter,
+from campaign.options import parse_now
+
+from .show import (archive_options, build_filter, filter_options, query, relative_formatter,
                    time_options, zone_of)
 
 
@@ -19,7 +20,7 @@ from .show import (archive_options, build_filter, filter_options, parse_moment, 
 @archive_options
 @time_options
 @filter_options
-def command(accounts, html_file, fragment, title, db_url, posts_file, locale, zone_name, now_text, units, **filters):
+def command(accounts, html_file, fragment, title, db_url, posts_file, locale, zone_name, now, units, **filters):
     """Render the archived timeline as HTML: handle, text with links, relative time, newest first.
 
     The page has no scripts and no external assets; post text is always escaped, and only
@@ -27,14 +28,15 @@ def command(accounts, html_file, fragment, title, db_url, posts_file, locale, zo
 
     Example:
 
+    \b
         archive render teamsaantstuur --html site/tijdlijn.html --fragment --locale nl --limit 20
     """
     from archive.render import render_html
 
     zone = zone_of(zone_name)
-    now = parse_moment(now_text, zone) if now_text else datetime.now(timezone.utc)
+    now = parse_now(now, zone)
     relative = relative_formatter(locale, zone, units)
-    database, posts = query(db_url, posts_file, build_filter(accounts, zone=zone, **filters))
+    database, posts = query(db_url, posts_file, build_filter((), zone=zone, **filters), accounts)
     try:
         page = render_html(posts, now=now, relative=relative, fragment=fragment, title=title, language=locale)
     finally:

@@ -1,49 +1,47 @@
 """`archive show ACCOUNT`: the timeline as the seed page showed it, `@handle text relative-time`.
 
-Also home of the options `show` and `render` share (--db, --file, filters, --locale, --timezone,
---now), as plain decorators.
+Also home of the option groups the archive commands share (--db and --file, filters, --locale,
+--timezone, --now), built from the shared definitions in campaign.options.
 """
 from __future__ import annotations
 
 import os
 import sys
-from datetime import date, datetime, time, timezone
-from pathlib import Path
+from dataclasses import replace
+from datetime import datetime, timezone
 
 import click
+
+from campaign.options import (db_option, locale_option, now_option, parse_now, parse_time, posts_file_options, range_options,
+                              resolve_posts_file, timezone_option)
 
 DEFAULT_ZONE = "Europe/Amsterdam"
 
 
 def archive_options(function):
-    function = click.option("--file", "posts_file", type=click.Path(dir_okay=False, path_type=Path),
-                            default=None, envvar="CAMPAIGN_FILE",
-                            help="posts.yaml, to find the default database beside it [env CAMPAIGN_FILE].")(function)
-    return click.option("--db", "db_url", metavar="URL|PATH", envvar="CAMPAIGN_DATABASE_URL",
-                        help="Archive database: a SQLAlchemy URL or a SQLite file "
-                             "[env CAMPAIGN_DATABASE_URL; default: beside posts.yaml].")(function)
+    """--file (the posts file) and --db, as in every command (campaign.options)."""
+    return db_option("Archive database", "beside posts.yaml")(posts_file_options(positional=False)(function))
+
+
+def archive_file_options(function):
+    """archive_options, and the posts file also as an optional FILE argument (for commands with
+    no other positional arguments)."""
+    return db_option("Archive database", "beside posts.yaml")(posts_file_options(positional=True)(function))
 
 
 def time_options(function):
-    function = click.option("--now", "now_text", metavar="WHEN",
-                            help="Pretend it is this moment: 2020-11-27, 2020-11-27T10:00 (in --timezone) "
-                                 "or with an offset, 2020-11-27T09:00Z [default: the clock].")(function)
-    function = click.option("--timezone", "zone_name", default=None, metavar="ZONE",
-                            help=f"IANA zone whose calendar counts days and months [env ARCHIVE_TIMEZONE; "
-                                 f"default: {DEFAULT_ZONE}].")(function)
+    function = now_option("--timezone")(function)
+    function = timezone_option(f"IANA zone whose calendar counts days and months [env ARCHIVE_TIMEZONE; "
+                               f"default: {DEFAULT_ZONE}].")(function)
     function = click.option("--units", type=click.IntRange(1, 5), default=2, show_default=True,
                             help="At most this many units (5 jaar 10 maanden = 2).")(function)
-    return click.option("--locale", default="nl", show_default=True,
-                        help="Language of the relative times: nl, en, or any CLDR locale Babel knows "
-                             "(fr, es, de, …).")(function)
+    return locale_option(function)
 
 
 # The filters every reading command takes (show/render add --limit, export/stats --account).
 FILTER_OPTIONS = [
     click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky"]), help="Only this platform."),
-    click.option("--from", "--since", "since", metavar="DATE",
-                 help="Posts created on or after this date (in --timezone)."),
-    click.option("--until", metavar="DATE", help="Posts created up to the end of this date (in --timezone)."),
+    range_options("posts created", "--timezone"),
     click.option("--hashtag", metavar="TAG", help="Posts with this hashtag (without #, any case)."),
     click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
                  help="Only these kinds (repeat the option for more)."),
@@ -78,25 +76,8 @@ def zone_of(zone_name: str | None):
 
 
 def parse_moment(value: str, zone, *, end_of_day: bool = False, param: str = "--now") -> datetime:
-    """A date (its midnight in zone; with end_of_day the next midnight), a local date-time, or one with an offset."""
-    from datetime import timedelta
-
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            moment = datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(0, 0))
-        else:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (2020-11-27) or date-time (2020-11-27T10:00)",
-                                 param_hint=param) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    from campaign.spec.timerange import FIRST_YEAR, LAST_YEAR, RANGE
-
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # beyond them a zone offset overflows datetime
-        raise click.BadParameter(f"{value!r} is out of range: {RANGE}", param_hint=param)
-    return moment.astimezone(timezone.utc)
+    """A date, a local date-time (in zone) or one with an offset, as UTC: campaign.options.parse_time."""
+    return parse_time(value, zone, end_of_day=end_of_day, param=param)
 
 
 def relative_formatter(locale: str, zone, units: int):
@@ -112,18 +93,34 @@ def build_filter(accounts, *, zone, platform=None, since=None, until=None, hasht
                  search=None, include_deleted=False, limit=None):
     from archive.records import PostFilter
 
-    return PostFilter(accounts=tuple(a.lstrip("@") for a in accounts if a), platform=platform,
+    return PostFilter(accounts=tuple(a.strip().lstrip("@") for a in accounts if a), platform=platform,
                       since=parse_moment(since, zone, param="--from") if since else None,
                       until=parse_moment(until, zone, end_of_day=True, param="--until") if until else None,
                       hashtag=hashtag.lstrip("#") if hashtag else None, kinds=tuple(kinds), campaign=campaign,
                       search=search, include_deleted=include_deleted, newest_first=True, limit=limit)
 
 
-def query(db_url, posts_file, post_filter):
-    """Open the archive once and return its posts for the filter (newest first)."""
-    from archive.store import open_archive, query_posts
+def open_for_accounts(db_url, posts_file, accounts, post_filter, *, create: bool = False):
+    """Open the archive and name the accounts asked for by their archive handles (posts.yaml names
+    and handles alike, see archive.accounts): (database, post_filter with those accounts)."""
+    from archive.accounts import resolve_handles
+    from archive.store import open_archive
 
-    database = open_archive(db_url, posts_file=posts_file, create=False)
+    path = resolve_posts_file(posts_file)
+    database = open_archive(db_url, posts_file=path, create=create)
+    try:
+        handles = resolve_handles(accounts, posts_file=path, database=database) if accounts else ()
+    except BaseException:
+        database.engine.dispose()
+        raise
+    return database, replace(post_filter, accounts=handles)
+
+
+def query(db_url, posts_file, post_filter, accounts=()):
+    """Open the archive once and return its posts for the filter (newest first)."""
+    from archive.store import query_posts
+
+    database, post_filter = open_for_accounts(db_url, posts_file, accounts, post_filter)
     return database, query_posts(database, post_filter)
 
 
@@ -132,7 +129,7 @@ def query(db_url, posts_file, post_filter):
 @archive_options
 @time_options
 @filter_options
-def command(accounts, db_url, posts_file, locale, zone_name, now_text, units, **filters):
+def command(accounts, db_url, posts_file, locale, zone_name, now, units, **filters):
     """Print ACCOUNT's archived timeline, newest first: @handle text relative-time.
 
     Relative times are calendar-exact and floored ("5 jaar 10 maanden geleden"); --now makes
@@ -140,14 +137,15 @@ def command(accounts, db_url, posts_file, locale, zone_name, now_text, units, **
 
     Example:
 
+    \b
         archive show teamsaantstuur --locale nl --now 2020-11-27 --limit 10
     """
     from archive.render import write_lines
 
     zone = zone_of(zone_name)
-    now = parse_moment(now_text, zone) if now_text else datetime.now(timezone.utc)
+    now = parse_now(now, zone)
     relative = relative_formatter(locale, zone, units)
-    database, posts = query(db_url, posts_file, build_filter(accounts, zone=zone, **filters))
+    database, posts = query(db_url, posts_file, build_filter((), zone=zone, **filters), accounts)
     try:
         write_lines(posts, sys.stdout, now=now, relative=relative)
     finally:

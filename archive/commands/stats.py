@@ -9,7 +9,9 @@ from dataclasses import replace
 import click
 
 from .exporting import export_filter_options
-from .show import archive_options, build_filter, zone_of
+from campaign.options import format_option, timezone_option
+
+from .show import archive_file_options, build_filter, open_for_accounts, zone_of
 
 
 def _table(stats, top: int) -> str:
@@ -43,25 +45,25 @@ def _table(stats, top: int) -> str:
               help="Count posts per calendar month or ISO week (in --timezone).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many hashtags, mentions and links to list.")
-@click.option("--format", "format_name", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="table for people; csv (section,key,value) or json for tools.")
-@click.option("--timezone", "zone_name", default=None, metavar="ZONE",
-              help="IANA zone for months and weeks [env ARCHIVE_TIMEZONE; default: Europe/Amsterdam].")
+@format_option(["table", "csv", "json"], "table", dest="format_name",
+               help="table for people; csv (section,key,value) or json for tools.")
+@timezone_option("IANA zone for months and weeks [env ARCHIVE_TIMEZONE; default: Europe/Amsterdam].")
 @export_filter_options
-@archive_options
+@archive_file_options
 def command(period, top, format_name, zone_name, accounts, since, until, db_url, posts_file, **filters):
     """Summarise the archive: posts per period, top hashtags/mentions/links, engagement per campaign.
 
     Example:
 
+    \b
         archive stats --account teamsaantstuur --from 2015-01-01 --by week --format csv > stats.csv
     """
     from archive.stats import compute
-    from archive.store import open_archive, query_posts
+    from archive.store import query_posts
 
     zone = zone_of(zone_name)
-    post_filter = replace(build_filter(accounts, zone=zone, since=since, until=until, **filters), newest_first=False)
-    database = open_archive(db_url, posts_file=posts_file, create=False)
+    post_filter = replace(build_filter((), zone=zone, since=since, until=until, **filters), newest_first=False)
+    database, post_filter = open_for_accounts(db_url, posts_file, accounts, post_filter)
     try:
         stats = compute(query_posts(database, post_filter, with_raw=False), period=period, zone=zone)
     finally:

@@ -6,91 +6,44 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
 from campaign.errors import CampaignError, ConfigError
-
-DEFAULT_FILE = "posts.yaml"
-
-
-class CampaignGroup(click.Group):
-    """Maps typed errors to exit codes in one place; no traceback reaches the user."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except ConfigError as error:
-            for problem in error.problems:
-                click.echo(str(problem), err=True)
-            ctx.exit(error.exit_code)
-        except CampaignError as error:
-            click.echo(f"campaign: {error}", err=True)
-            ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("campaign: interrupted", err=True)
-            ctx.exit(130)
+from campaign.options import (CONTEXT_SETTINGS, DEFAULT_FILE, ErrorMappingGroup, account_option, db_option,
+                              format_option, now_option, parse_now, parse_time, posts_file_options, range_options,
+                              resolve_posts_file)
 
 
-def parse_now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(timezone.utc)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date-time like 2027-01-11T10:00+01:00") from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("give a UTC offset, e.g. 2027-01-11T10:00+01:00 or 2027-01-11T09:00Z")
-    return _in_range(moment, value)
-
-
-def _in_range(moment: datetime, value: str) -> datetime:
-    """As UTC, when it lies in the supported years (else a one-line BadParameter, not an OverflowError)."""
-    from campaign.spec.timerange import FIRST_YEAR, LAST_YEAR, RANGE
-
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise click.BadParameter(f"{value!r} is out of range: {RANGE}")
-    return moment.astimezone(timezone.utc)
+class CampaignGroup(ErrorMappingGroup):
+    """Maps typed errors to exit codes in one place (campaign.options, shared with `archive`)."""
 
 
 def posts_file_argument(function):
-    return click.argument("posts_file", metavar="[FILE]", required=False, default=None,
-                          type=click.Path(dir_okay=True, path_type=Path))(function)
-
-
-def resolve_posts_file(value: Path | None) -> Path:
-    return value or Path(os.environ.get("CAMPAIGN_FILE", DEFAULT_FILE))
+    """[FILE] and --file (see campaign.options.posts_file_options)."""
+    return posts_file_options()(function)
 
 
 def database_options(function):
-    return click.option("--db", "db_url", metavar="URL|PATH", envvar="CAMPAIGN_DATABASE_URL",
-                        help="Queue database: a SQLAlchemy URL or a SQLite file "
-                             "[env CAMPAIGN_DATABASE_URL; default: campaign.db beside posts.yaml].")(function)
+    return db_option()(function)
 
 
-def parse_bound(value: str, zone_name: str, *, end_of_day: bool) -> datetime:
-    """A local date or date-time (or one with an offset) as UTC; a date with end_of_day means up to its end."""
+def parse_bound(value: str, zone_name: str, *, end_of_day: bool, param: str | None = None) -> datetime:
+    """A local date or date-time (or one with an offset) as UTC (campaign.options.parse_time)."""
+    return parse_time(value, _zone_of(zone_name), end_of_day=end_of_day, param=param)
+
+
+def _zone_of(zone_name: str):
     from campaign.spec.schedule import zone
 
-    try:
-        if len(value) == 10:
-            moment = datetime.combine(datetime.fromisoformat(value).date(), time(0, 0))
-            if end_of_day:
-                moment += timedelta(days=1)
-        else:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (2027-01-31) or date-time (2027-01-31 10:00)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone(zone_name))
-    return _in_range(moment, value)
+    return zone(zone_name)
 
 
-def now_option(function):
-    return click.option("--now", "now", metavar="TIME", default=None,
-                        help="Act as if it were TIME (ISO 8601 with offset); for previews and tests.")(function)
+def _now(value: str | None, path: Path | None) -> datetime:
+    """--now; a local date-time is in posts.yaml's zone (read only when the value has no offset)."""
+    return parse_now(value, lambda: _zone_of(_file_zone(resolve_posts_file(path))))
 
 
 def debug_option(function):
@@ -105,13 +58,14 @@ def open_database(db_url: str | None, posts_file: Path | None):
     return Database(database_url(db_url, posts_file))
 
 
-@click.group(cls=CampaignGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("campaign", cls=CampaignGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="praatmee", prog_name="campaign")
 def main():
     """Schedule campaign posts to X, Mastodon and Bluesky from posts.yaml, exactly once.
 
     Example:
 
+    \b
         campaign check && campaign plan && campaign sync
     """
 
@@ -125,6 +79,7 @@ def check(posts_file):
 
     Example:
 
+    \b
         campaign check posts.yaml
     """
     from campaign.spec.plan import analyse
@@ -147,15 +102,15 @@ def check(posts_file):
 
 @main.command()
 @posts_file_argument
-@click.option("--from", "start", metavar="TIME", help="Only occurrences at or after TIME (local date or date-time).")
-@click.option("--until", "end", metavar="TIME", help="Only occurrences before TIME (a date means up to its end).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
-              help="Output format [default: table on a terminal, tab-separated lines when piped].")
-def plan(posts_file, start, end, fmt):
+@range_options("occurrences")
+@format_option(["table", "json", "csv"],
+               help="Output format [default: table on a terminal, tab-separated lines when piped].")
+def plan(posts_file, since, until, fmt):
     """Show every concrete occurrence in order: local time, UTC, account, text, length, id.
 
     Example:
 
+    \b
         campaign plan --from 2027-01-01 --until 2027-01-31
     """
     from campaign.cli import output
@@ -165,8 +120,8 @@ def plan(posts_file, start, end, fmt):
     for problem in plan_.problems.sorted():
         click.echo(str(problem), err=True)
     zone_name = plan_.file.timezone
-    low = parse_bound(start, zone_name, end_of_day=False) if start else None
-    high = parse_bound(end, zone_name, end_of_day=True) if end else None
+    low = parse_bound(since, zone_name, end_of_day=False, param="--from") if since else None
+    high = parse_bound(until, zone_name, end_of_day=True, param="--until") if until else None
     chosen = [o for o in plan_.occurrences if (low is None or o.due_at >= low) and (high is None or o.due_at < high)]
     if fmt == "json":
         click.echo(output.plan_json(chosen), nl=False)
@@ -181,7 +136,7 @@ def plan(posts_file, start, end, fmt):
 @main.command()
 @posts_file_argument
 @database_options
-@now_option
+@now_option()
 def sync(posts_file, db_url, now):
     """Make the queue match posts.yaml, in one transaction.
 
@@ -190,6 +145,7 @@ def sync(posts_file, db_url, now):
 
     Example:
 
+    \b
         campaign sync posts.yaml --db campaign.db
     """
     from campaign.spec.plan import load_plan
@@ -197,7 +153,7 @@ def sync(posts_file, db_url, now):
     from campaign.queue.sync import sync as sync_queue
 
     path = resolve_posts_file(posts_file)
-    moment = parse_now(now)
+    moment = _now(now, path)
     fingerprint = file_fingerprint(path)
     plan_ = load_plan(path)
     for problem in plan_.problems.sorted():
@@ -227,10 +183,9 @@ def open_existing_database(db_url: str | None, posts_file: Path | None):
 @main.command()
 @posts_file_argument
 @database_options
-@now_option
+@now_option()
 @click.option("--limit", default=5, show_default=True, metavar="N", help="How many posts to list per section.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table: for people; json: the documented shape (README), for machines.")
+@format_option(["table", "json"], "table", help="table: for people; json: the documented shape (README), for machines.")
 @click.option("--check", is_flag=True,
               help="Print one line and exit 0 (ok), 1 (needs attention) or 2 (broken), like a monitoring plugin.")
 def status(posts_file, db_url, now, limit, fmt, check):
@@ -251,7 +206,7 @@ def status(posts_file, db_url, now, limit, fmt, check):
 
     if check and fmt == "json":
         raise click.UsageError("--check prints one line; for JSON use --format json alone (its check.exit_code)")
-    moment = parse_now(now)
+    moment = _now(now, posts_file)
     try:
         database = open_existing_database(db_url, resolve_posts_file(posts_file))
         report = queue_status(database, moment, limit=limit)
@@ -272,16 +227,14 @@ def status(posts_file, db_url, now, limit, fmt, check):
 @main.command()
 @posts_file_argument
 @database_options
-@now_option
-@click.option("--from", "start", metavar="TIME", help="Only posts sent at or after TIME (local date or date-time).")
-@click.option("--until", "end", metavar="TIME", help="Only posts sent before TIME (a date means up to its end).")
-@click.option("--account", metavar="NAME", help="Only this account's posts.")
+@now_option()
+@range_options("posts sent")
+@account_option()
 @click.option("--campaign", "campaign_id", metavar="ID", help="Only this campaign's posts.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
               help="The newest N only; 0 for all [default: 50 for table, all for csv and json].")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="Output format.")
-def history(posts_file, db_url, now, start, end, account, campaign_id, limit, fmt):
+@format_option(["table", "csv", "json"], "table")
+def history(posts_file, db_url, now, since, until, account, campaign_id, limit, fmt):
     """List sent posts, newest first, with their URLs.
 
     Times (--from, --until and the local time shown) are in posts.yaml's zone,
@@ -289,6 +242,7 @@ def history(posts_file, db_url, now, start, end, account, campaign_id, limit, fm
 
     Example:
 
+    \b
         campaign history --from 2027-01-01 --until 2027-01-31 --account teamsaantstuur --format csv
     """
     from campaign.cli import output
@@ -297,13 +251,14 @@ def history(posts_file, db_url, now, start, end, account, campaign_id, limit, fm
 
     path = resolve_posts_file(posts_file)
     zone_name = _file_zone(path)
-    low = parse_bound(start, zone_name, end_of_day=False) if start else None
-    high = parse_bound(end, zone_name, end_of_day=True) if end else None
+    low = parse_bound(since, zone_name, end_of_day=False, param="--from") if since else None
+    high = parse_bound(until, zone_name, end_of_day=True, param="--until") if until else None
+    moment = parse_now(now, lambda: _zone_of(zone_name))
     if limit is None:
         limit = 50 if fmt == "table" else 0
     database = open_existing_database(db_url, path)
-    sent, total = sent_history(database, start=low, end=high, account=account, campaign=campaign_id,
-                               limit=limit or None, now=parse_now(now))
+    sent, total = sent_history(database, start=low, end=high, account=_account_name(database, account),
+                               campaign=campaign_id, limit=limit or None, now=moment)
     if fmt == "json":
         click.echo(output.history_json(sent, zone(zone_name)), nl=False)
     elif fmt == "csv":
@@ -344,7 +299,7 @@ def _stop_flag():
 @main.command()
 @posts_file_argument
 @database_options
-@now_option
+@now_option()
 @click.option("--dry-run", is_flag=True, help="Show what would be posted now; nothing leaves the machine.")
 @click.option("--lease", default=180, show_default=True, metavar="SECONDS",
               help="How long a claimed post stays ours before another run may take it over.")
@@ -359,62 +314,47 @@ def run(posts_file, db_url, now, dry_run, lease, verbose, debug):
 
     Example:
 
+    \b
         */5 * * * * cd /srv/campagne && .venv/bin/campaign run
     """
-    # Imports are deferred to the branch that needs them: a tick with nothing to do stays cheap.
+    # The runner imports the parser, the plan and the platforms only when it needs them:
+    # a tick with nothing to do stays cheap.
     from datetime import timedelta
 
-    from campaign.queue.claims import has_work
-    from campaign.queue.sync import file_fingerprint, is_synced
+    from campaign.send.runner import Runner, utcnow
 
     path = resolve_posts_file(posts_file)
-    moment = parse_now(now)
+    moment = _now(now, path)
     database = open_database(db_url, path)
-    config_problem = None
-    fingerprint = file_fingerprint(path)
-    if not is_synced(database, path, fingerprint):
-        from campaign.spec.plan import load_plan
-        from campaign.queue.sync import sync as sync_queue
-
-        try:
-            sync_queue(database, load_plan(path), moment, fingerprint=fingerprint)
-        except ConfigError as error:
-            # Keep posting what was queued from the last good file; say so, and exit 2. The record
-            # lets `campaign status` show it between cron mails; the next good sync removes it.
-            from campaign.queue.sync import record_invalid_file
-
-            config_problem = error
-            record_invalid_file(database, path, error, moment)
+    runner = Runner(database, path, lambda: load_environment(path), lease=timedelta(seconds=lease),
+                    clock=(lambda: moment) if now else utcnow,
+                    on_outcome=(lambda o: click.echo(_outcome_line(o))) if verbose else None,
+                    prepare_sending=lambda: attach_traceback_log(debug, path))
     if dry_run:
+        runner.sync(moment, strict=True)
         _print_dry_run(database, moment, load_environment(path))
         return
-    if config_problem is None and not has_work(database, moment):
-        _send_alerts(database, path, moment)
-        sys.exit(_remind_open_problems(database, 0))
-    from campaign.send.dispatch import Dispatcher
-
-    attach_traceback_log(debug, path)
-    clock = (lambda: moment) if now else None
-    dispatcher_args = {"clock": clock} if clock else {}
-    dispatcher = Dispatcher(database, environ=load_environment(path), lease=timedelta(seconds=lease),
-                            should_stop=_stop_flag(), **dispatcher_args,
-                            on_outcome=(lambda o: click.echo(_outcome_line(o))) if verbose else None)
-    report = dispatcher.run_due()
-    if config_problem is not None:
-        for problem in config_problem.problems:
+    runner.should_stop = _stop_flag()
+    result = runner.run_once()
+    if result.sync.problem is not None:
+        # The last good file's posts went out; the record lets `campaign status` show the problem
+        # between cron mails, and the next good sync removes it.
+        for problem in getattr(result.sync.problem, "problems", None) or [result.sync.problem]:
             click.echo(str(problem), err=True)
         click.echo(f"campaign: {path} has errors; kept posting what was queued before it changed", err=True)
-        report.config_errors.append(str(config_problem))
-    for message in dict.fromkeys(report.config_errors[:-1] if config_problem else report.config_errors):
+    for message in result.config_errors:
         click.echo(f"campaign: {message}", err=True)
-    problems = report.needs_attention
+    problems = result.needs_attention
     if problems:
         click.echo(f"campaign run: {len(problems)} post{'s' * (len(problems) != 1)} need attention "
-                   f"({report.count('sent')} sent):", err=True)
+                   f"({result.report.count('sent')} sent):", err=True)
         for outcome in problems:
             click.echo("  " + _outcome_line(outcome), err=True)
-    _send_alerts(database, path, moment if now else None)
-    sys.exit(max(report.exit_code, _remind_open_problems(database, len(problems))))
+    for failure in result.alerts.failures if result.alerts else ():
+        click.echo(f"campaign: notification not sent to {failure}", err=True)
+    if result.alerts_error is not None:
+        click.echo(f"campaign: {result.alerts_error}", err=True)
+    sys.exit(max(result.exit_code, _remind_open_problems(database, len(problems))))
 
 
 def _remind_open_problems(database, reported_now: int) -> int:
@@ -429,16 +369,6 @@ def _remind_open_problems(database, reported_now: int) -> int:
                f"need{'s' * (earlier == 1)} a person: see 'campaign status', then 'campaign retry', 'campaign "
                f"resolve' or 'campaign acknowledge'", err=True)
     return 1
-
-
-def _send_alerts(database, path: Path, moment: datetime | None) -> None:
-    """Alerts for what the queue records (README, "Notifications"): one query when none are set up;
-    a message that cannot be sent is reported here and retried later, never changing the exit status."""
-    from campaign.alerts.notify import run as notify_run
-
-    report = notify_run(database, moment or datetime.now(timezone.utc), lambda: load_environment(path))
-    for failure in report.failures if report else ():
-        click.echo(f"campaign: notification not sent to {failure}", err=True)
 
 
 def _print_dry_run(database, moment: datetime, environ) -> None:
@@ -519,6 +449,7 @@ def serve(posts_file, db_url, lease, tick, debug):
 
     Example:
 
+    \b
         campaign serve /srv/campagne/posts.yaml --db postgresql+psycopg://campagne@db/campagne
     """
     import logging
@@ -553,10 +484,9 @@ def _outcome_line(outcome) -> str:
 @main.command()
 @click.argument("account")
 @click.argument("text")
-@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
-              help="posts.yaml (for the default database).")
+@posts_file_options(positional=False)
 @database_options
-@now_option
+@now_option()
 @click.option("--at", "at", metavar="TIME", help="When (local date-time in posts.yaml's zone, or with offset); default now.")
 @click.option("--reply-to", metavar="URL", help="Reply to this post.")
 @click.option("--media", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
@@ -570,6 +500,7 @@ def post(account, text, posts_file, db_url, now, at, reply_to, media, alt):
 
     Example:
 
+    \b
         campaign post teamsaantstuur "@moniquedenb Leuk dat je ons volgt!" --reply-to https://x.com/moniquedenb/status/1
     """
     from campaign.queue.manual import queue_post
@@ -577,9 +508,10 @@ def post(account, text, posts_file, db_url, now, at, reply_to, media, alt):
     if len(media) != len(alt):
         raise click.BadParameter("give one --alt for every --media", param_hint="--alt")
     path = resolve_posts_file(posts_file)
-    moment = parse_now(now)
-    when = parse_bound(at, _file_zone(path), end_of_day=False) if at else moment
+    moment = _now(now, path)
+    when = parse_bound(at, _file_zone(path), end_of_day=False, param="--at") if at else moment
     database = open_database(db_url, path)
+    account = _account_name(database, account)
     queued = queue_post(database, account, text, at=when, now=moment, reply_to_url=reply_to,
                         media=tuple(zip(media, alt)))
     click.echo(f"queued #{queued.id} for {account} at {queued.due_at:%Y-%m-%d %H:%M} UTC")
@@ -598,7 +530,7 @@ def _file_zone(path: Path) -> str:
 def selection_options(function):
     """POST_ID… and the filters that pick posts by state, account and campaign."""
     function = click.option("--campaign", "campaign_id", metavar="ID", help="Only posts of this campaign.")(function)
-    function = click.option("--account", metavar="NAME", help="Only posts of this account.")(function)
+    function = account_option()(function)
     return click.argument("post_ids", metavar="[POST_ID]...", nargs=-1, type=click.IntRange(min=1))(function)
 
 
@@ -612,6 +544,21 @@ def _selection(post_ids, states, account, campaign_id):
     return Selection(tuple(post_ids), tuple(states), account, campaign_id)
 
 
+def _account_name(database, account: str | None) -> str | None:
+    """An account named by its posts.yaml name or its handle, as its name (campaign.queue.manual.account_name)."""
+    if account is None:
+        return None
+    from campaign.queue.manual import account_name
+
+    return account_name(database, account)
+
+
+def _with_account_name(database, selection):
+    from dataclasses import replace
+
+    return replace(selection, account=_account_name(database, selection.account)) if selection.account else selection
+
+
 def _done(ids: list[int], what: str) -> None:
     if ids:
         click.echo(f"{', '.join(f'#{i}' for i in ids)} {what}")
@@ -623,10 +570,9 @@ def _done(ids: list[int], what: str) -> None:
 @selection_options
 @click.option("--sent", "url", metavar="URL", help="The URL where the post appeared (one POST_ID).")
 @click.option("--not-sent", is_flag=True, help="They did not go out and should not: mark them failed, seen.")
-@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
-              help="posts.yaml (for the default database).")
+@posts_file_options(positional=False)
 @database_options
-@now_option
+@now_option()
 def resolve(post_ids, account, campaign_id, url, not_sent, posts_file, db_url, now):
     """Settle unknown (or stuck) posts after checking the account by hand.
 
@@ -635,21 +581,23 @@ def resolve(post_ids, account, campaign_id, url, not_sent, posts_file, db_url, n
 
     Example:
 
+    \b
         campaign resolve 42 --sent https://x.com/teamsaantstuur/status/1885
     """
     from campaign.queue.manual import resolve_not_sent, resolve_sent
 
     if bool(url) == bool(not_sent):
         raise click.UsageError("say what you found: --sent URL or --not-sent")
+    moment = _now(now, posts_file)
     database = open_database(db_url, resolve_posts_file(posts_file))
     if url:
         if len(post_ids) != 1 or account or campaign_id:
             raise click.UsageError("--sent URL settles one post: give exactly one POST_ID")
-        resolve_sent(database, post_ids[0], url, parse_now(now))
+        resolve_sent(database, post_ids[0], url, moment)
         click.echo(f"#{post_ids[0]} marked sent: {url}")
         return
-    selection = _selection(post_ids, (), account, campaign_id)
-    _done(resolve_not_sent(database, selection, parse_now(now)), "marked not sent")
+    selection = _selection(post_ids, (), _account_name(database, account), campaign_id)
+    _done(resolve_not_sent(database, selection, moment), "marked not sent")
 
 
 @main.command()
@@ -657,15 +605,15 @@ def resolve(post_ids, account, campaign_id, url, not_sent, posts_file, db_url, n
 @click.option("--all-failed", is_flag=True, help="Every failed post (with --account/--campaign: of those).")
 @click.option("--all-unknown", is_flag=True, help="Every unknown post (the timeline is read before posting).")
 @click.option("--all-missed", is_flag=True, help="Every missed post.")
-@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
-              help="posts.yaml (for the default database).")
+@posts_file_options(positional=False)
 @database_options
-@now_option
+@now_option()
 def retry(post_ids, account, campaign_id, all_failed, all_unknown, all_missed, posts_file, db_url, now):
     """Queue failed, unknown or missed posts again; the next run sends them (a thread resumes where it stopped).
 
     Example:
 
+    \b
         campaign retry 42 43
         campaign retry --all-failed --account teamsaantstuur
     """
@@ -673,17 +621,18 @@ def retry(post_ids, account, campaign_id, all_failed, all_unknown, all_missed, p
 
     states = [s for s, chosen in (("failed", all_failed), ("unknown", all_unknown), ("missed", all_missed)) if chosen]
     selection = _selection(post_ids, states, account, campaign_id)
+    moment = _now(now, posts_file)
     database = open_database(db_url, resolve_posts_file(posts_file))
-    _done(retry_many(database, selection, parse_now(now)), "queued again")
+    selection = _with_account_name(database, selection)
+    _done(retry_many(database, selection, moment), "queued again")
 
 
 @main.command()
 @selection_options
 @click.option("--all", "everything", is_flag=True, help="Every failed, unknown and missed post (or of --account/--campaign).")
-@click.option("--file", "posts_file", type=click.Path(path_type=Path), default=None,
-              help="posts.yaml (for the default database).")
+@posts_file_options(positional=False)
 @database_options
-@now_option
+@now_option()
 def acknowledge(post_ids, account, campaign_id, everything, posts_file, db_url, now):
     """Leave failed, unknown or missed posts as they are and stop the reminders.
 
@@ -692,14 +641,17 @@ def acknowledge(post_ids, account, campaign_id, everything, posts_file, db_url, 
 
     Example:
 
+    \b
         campaign acknowledge 42
         campaign acknowledge --all --campaign teams-aan-het-stuur
     """
     from campaign.queue.manual import PROBLEM_STATES, acknowledge as acknowledge_posts
 
     selection = _selection(post_ids, PROBLEM_STATES if everything else (), account, campaign_id)
+    moment = _now(now, posts_file)
     database = open_database(db_url, resolve_posts_file(posts_file))
-    _done(acknowledge_posts(database, selection, parse_now(now)), "acknowledged")
+    selection = _with_account_name(database, selection)
+    _done(acknowledge_posts(database, selection, moment), "acknowledged")
 
 
 @main.group()
@@ -708,6 +660,7 @@ def accounts():
 
     Example:
 
+    \b
         campaign accounts check
     """
 
@@ -715,12 +668,13 @@ def accounts():
 @accounts.command("check")
 @posts_file_argument
 @database_options
-@now_option
+@now_option()
 def accounts_check(posts_file, db_url, now):
     """Call each account's platform with its credentials: ok, missing variables, or rejected.
 
     Example:
 
+    \b
         campaign accounts check posts.yaml
     """
     from campaign.send.accounts import check_accounts
@@ -730,7 +684,7 @@ def accounts_check(posts_file, db_url, now):
     plan_ = load_plan(path)
     warn_about_env_files(path)
     database = open_database(db_url, path)
-    results = check_accounts(plan_.file, load_environment(path), database, parse_now(now))
+    results = check_accounts(plan_.file, load_environment(path), database, _now(now, path))
     for result in results:
         click.echo(f"{result.account:<24} {result.platform:<9} {result.status:<8} {result.detail}")
     sys.exit(0 if all(r.status == "ok" for r in results) else 1)
@@ -742,6 +696,7 @@ def notify():
 
     Example:
 
+    \b
         campaign notify test
     """
 
@@ -757,6 +712,7 @@ def notify_test(posts_file):
 
     Example:
 
+    \b
         campaign notify test posts.yaml
     """
     from campaign.spec.config import load

@@ -26,6 +26,17 @@ class QueuedPost:
     due_at: datetime
 
 
+def account_name(db: Database, value: str) -> str:
+    """The account a person means, by its posts.yaml name or its handle (`@teamsaantstuur`,
+    `@team@social.example`, any case, the leading @ optional): its name. A value that is neither
+    is returned as it is, for the caller's own check to report with the names that exist."""
+    from campaign.options import match_account
+
+    with db.transaction() as connection:
+        rows = connection.execute(select(accounts.c.name, accounts.c.handle)).all()
+    return match_account(value, [(row.name, row.handle) for row in rows]) or value
+
+
 def queue_post(db: Database, account: str, text: str, *, at: datetime, now: datetime,
                reply_to_url: str | None = None, media: tuple[tuple[Path, str], ...] = (),
                late: timedelta = DEFAULT_LATE) -> QueuedPost:

@@ -16,16 +16,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Mapping
 
-from sqlalchemy import select
-
 from campaign.queue import claims
+from campaign.queue.accounts import load_accounts
 from campaign.queue.claims import Claim
 from campaign.queue.db import Database
 from campaign.errors import (AuthFailed, DatabaseError, DuplicateContent, MissingCredentials, PlatformError, RateLimited,
                              Rejected, TransientError)
 from campaign.send.platforms import AccountInfo, OutgoingPart, Platform, RemotePost, connect
 from campaign.redact import redact, secret_values
-from campaign.queue.tables import accounts
 
 CLOCK_SKEW = timedelta(minutes=2)
 DAY = timedelta(hours=24)
@@ -114,9 +112,8 @@ class Dispatcher:
         self._accounts = self._load_accounts()
 
     def _load_accounts(self) -> dict[str, _Account]:
-        with self.db.transaction() as connection:
-            return {row.name: _Account(AccountInfo(row.name, row.platform, row.handle, row.instance), row.max_per_day)
-                    for row in connection.execute(select(accounts))}
+        return {a.name: _Account(AccountInfo(a.name, a.platform, a.handle, a.instance), a.max_per_day)
+                for a in load_accounts(self.db).values()}
 
     # -- the pass ----------------------------------------------------------
     def run_due(self) -> RunReport:
@@ -454,8 +451,7 @@ def preview(db: Database, now: datetime, environ: Mapping[str, str]) -> list[Pre
     the same "due" (claims.due_clause), the same late allowance, daily caps and credentials."""
     from campaign.send.platforms import credentials_for
 
-    with db.transaction() as connection:
-        known = {row.name: row for row in connection.execute(select(accounts))}
+    known = load_accounts(db)
     abandoned, due = claims.due_now(db, now)
     out = [Preview(row, "settle", "its sender stopped mid-send: the timeline is checked before anything else")
            for row in abandoned]

@@ -10,23 +10,18 @@ cron `run` can work side by side; a crash of `serve` loses nothing.
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Mapping
 
-from sqlalchemy import insert, update
-
-from campaign.queue import claims
+from campaign.errors import CampaignError
+from campaign.queue import claims, heartbeat
 from campaign.queue.db import Database
-from campaign.send.dispatch import Dispatcher, Outcome
-from campaign.errors import CampaignError, ConfigError
-from campaign.queue.sync import file_fingerprint, is_synced, record_invalid_file, sync
-from campaign.queue.tables import dispatchers
+from campaign.send.dispatch import Outcome
+from campaign.send.runner import Runner
 
 log = logging.getLogger("campaign.serve")
 
@@ -58,7 +53,6 @@ class Server:
         self.db = db
         self.posts_file = Path(posts_file)
         self.environ = environ
-        self.lease = lease
         self.worker = claims.new_worker_id()
         self.stopping = threading.Event()
         self.dispatch_lock = threading.Lock()
@@ -75,9 +69,9 @@ class Server:
         self.tick = tick
         self.watch_every = watch_every
         self.heartbeat_every = heartbeat_every
-        self._fingerprint: str | None = None
-        self._reported_invalid: str | None = None
         self._env_cache: Mapping[str, str] | None = None
+        self.runner = Runner(db, self.posts_file, self._environ, lease=lease, worker=self.worker,
+                             should_stop=self.stopping.is_set, on_outcome=self._log_outcome)
 
     # -- lifecycle ---------------------------------------------------------------
     def serve(self) -> int:
@@ -86,8 +80,7 @@ class Server:
         signal.signal(signal.SIGINT, self._on_stop)
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, self._on_reload)
-        now = utcnow()
-        self._register(now)
+        heartbeat.register(self.db, self.worker, self.posts_file, utcnow())
         self.sync_file(force=True)
         self.scheduler.add_job(self.watch, "interval", seconds=self.watch_every, id="watch")
         self.scheduler.add_job(self.safety_tick, "interval", seconds=self.tick, id="tick")
@@ -157,10 +150,8 @@ class Server:
         with self.dispatch_lock:
             if self.stopping.is_set():
                 return
-            dispatcher = Dispatcher(self.db, environ=self._environ(), lease=self.lease, worker=self.worker,
-                                    should_stop=self.stopping.is_set, on_outcome=self._log_outcome)
             try:
-                report = dispatcher.run_due()
+                report = self.runner.dispatch()
             except CampaignError as error:
                 # The database went away. Re-arming now would spin on a wake-up time in the past;
                 # the safety tick looks again in a while.
@@ -191,9 +182,7 @@ class Server:
         if self.stopping.is_set() or not self.notify_lock.acquire(blocking=False):
             return  # another job is at it; what it leaves, the next tick collects
         try:
-            from campaign.alerts import notify
-
-            report = notify.run(self.db, utcnow(), self._environ)
+            report = self.runner.alerts(utcnow())
         except Exception as error:  # an alerting side-path: one line in the log, posting goes on
             log.error(logfmt(event="notify", error=f"{type(error).__name__}: {error}"))
             return
@@ -205,47 +194,29 @@ class Server:
             log.info(logfmt(event="notify", sent=report.sent, alerts=report.alerts))
 
     def heartbeat(self) -> None:
-        with self.db.transaction(write=True) as connection:
-            connection.execute(update(dispatchers).where(dispatchers.c.worker == self.worker)
-                               .values(last_tick_at=utcnow()))
+        heartbeat.beat(self.db, self.worker, utcnow())
 
     def sync_file(self, force: bool) -> None:
-        """Re-validate and sync posts.yaml when it changed; an invalid file is reported once."""
-        try:
-            fingerprint = file_fingerprint(self.posts_file)
-        except CampaignError as error:
-            self._fingerprint = None  # the same content coming back must be looked at (and its record cleared)
-            self._report_invalid(str(error), str(error), error)
-            return
-        if not force and fingerprint == self._fingerprint:
-            return
-        self._fingerprint = fingerprint
-        if not force and is_synced(self.db, self.posts_file, fingerprint):
-            self.arm()
-            return
-        from campaign.spec.plan import load_plan
-
-        try:
-            summary = sync(self.db, load_plan(self.posts_file), utcnow(), fingerprint=fingerprint)
-        except ConfigError as error:
-            self._report_invalid(fingerprint, "; ".join(str(p) for p in error.problems[:5]), error)
-            return
-        self._reported_invalid = None
-        log.info(logfmt(event="synced", file=self.posts_file, queued=summary.queued, updated=summary.updated,
-                        cancelled=summary.cancelled, unchanged=summary.unchanged, missed=summary.missed))
-        self.arm()
-
-    def _report_invalid(self, key: str, message: str, error: CampaignError) -> None:
-        if self._reported_invalid != key:
-            self._reported_invalid = key
-            log.error(logfmt(event="invalid-file", file=self.posts_file, error=message,
-                             detail="the last good schedule keeps running"))
-            try:
-                # Once per content, like the log line: `campaign status` shows it until a good sync.
-                record_invalid_file(self.db, self.posts_file, error, utcnow())
-            except CampaignError as failure:
-                log.error(logfmt(event="invalid-file", file=self.posts_file, error=str(failure),
+        """Re-validate and sync posts.yaml when it changed; an invalid file is logged once per content
+        (the runner records it once too: `campaign status` shows it until a good sync)."""
+        result = self.runner.sync(utcnow(), force=force)
+        if result.problem is not None:
+            if result.new_problem:
+                problems = getattr(result.problem, "problems", None)
+                message = "; ".join(str(p) for p in problems[:5]) if problems else str(result.problem)
+                log.error(logfmt(event="invalid-file", file=self.posts_file, error=message,
+                                 detail="the last good schedule keeps running"))
+            if result.record_failure is not None:
+                log.error(logfmt(event="invalid-file", file=self.posts_file, error=str(result.record_failure),
                                  detail="could not record it in the database"))
+            return
+        if not result.changed:
+            return
+        if result.summary is not None:
+            summary = result.summary
+            log.info(logfmt(event="synced", file=self.posts_file, queued=summary.queued, updated=summary.updated,
+                            cancelled=summary.cancelled, unchanged=summary.unchanged, missed=summary.missed))
+        self.arm()
 
     def _environ(self) -> Mapping[str, str]:
         if self._env_cache is None:
@@ -259,17 +230,8 @@ class Server:
         log.log(level, logfmt(event="post", state=outcome.state, account=outcome.account, campaign=campaign,
                               id=outcome.post_id, key=outcome.key, url=outcome.url, error=outcome.message))
 
-    # -- heartbeat rows --------------------------------------------------------------
-    def _register(self, now: datetime) -> None:
-        with self.db.transaction(write=True) as connection:
-            connection.execute(insert(dispatchers).values(
-                worker=self.worker, kind="serve", host=socket.gethostname(), pid=os.getpid(), started_at=now,
-                last_tick_at=now, posts_file=str(self.posts_file.resolve())))
-
     def _unregister(self) -> None:
         try:
-            with self.db.transaction(write=True) as connection:
-                connection.execute(update(dispatchers).where(dispatchers.c.worker == self.worker)
-                                   .values(stopped_at=utcnow()))
+            heartbeat.unregister(self.db, self.worker, utcnow())
         except CampaignError as error:
             log.error(logfmt(event="heartbeat", error=str(error)))

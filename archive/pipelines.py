@@ -1,0 +1,85 @@
+"""The import and export pipelines as library functions; the `archive import` and `archive export`
+commands only parse options, call these and print.
+
+Import: start_import detects a file's format and starts reading it (in a child process when
+there is more than one CPU), store_import stores it in one transaction; import_path does both.
+Export: csv_cells reads the CSV cells of a filter in a child process while the caller writes.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import closing
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+
+def import_path(database, path: Path, *, format_name: str = "auto", account: str | None = None, now: datetime,
+                progress=None):
+    """Import one file (or archive) in one transaction: (importer module, UpsertSummary)."""
+    return store_import(database, start_import(path, format_name=format_name, account=account), now=now,
+                        progress=progress)
+
+
+def start_import(path: Path, *, format_name: str = "auto", account: str | None = None):
+    """Detect path's format and start reading it: (importer module, its batches for the store).
+
+    With more than one CPU the file is read and its posts prepared in a child process, which
+    starts now and reads while this one opens the database and writes (see
+    archive.importers.background); the result is the same. Raises ImportFormatError (unknown
+    format). Give the result to store_import, or close its batches."""
+    from archive.importers.background import iterate_in_child
+    from archive.importers.detect import FORMATS, detect
+
+    module = detect(path) if format_name == "auto" else FORMATS[format_name]
+    arguments = (module.__name__, path, account)
+    if (os.cpu_count() or 1) > 1:
+        return module, iterate_in_child(_prepared_batches, *arguments)
+    return module, _prepared_batches(*arguments)
+
+
+def store_import(database, started, *, now: datetime, progress=None):
+    """Store what start_import started reading, in one transaction: (importer module, UpsertSummary)."""
+    from archive.store import upsert_prepared
+
+    module, batches = started
+    with closing(batches):
+        return module, upsert_prepared(database, batches, source=module.SOURCE, now=now, progress=progress)
+
+
+def _prepared_batches(module_name: str, path: Path, account: str | None):
+    """The posts of path, read by the importer module_name, prepared for the store in batches."""
+    import importlib
+
+    from archive.store import prepare
+
+    module = importlib.import_module(module_name)
+    yield from prepare(module.iter_posts(path, account=account), source=module.SOURCE)
+
+
+def csv_cells(db_url, posts_file, post_filter, rows_spec):
+    """The CSV cells of the posts post_filter selects, in batches of rows: read (query, JSON,
+    relative time, formatting) in a child process while this one writes the CSV, when there
+    is more than one CPU. rows_spec: (zone, now, locale, units) for export.Rows. Close it when
+    stopping early."""
+    if (os.cpu_count() or 1) > 1:
+        from archive.importers.background import iterate_in_child
+
+        return iterate_in_child(_csv_cells, db_url, posts_file, post_filter, rows_spec)
+    return _csv_cells(db_url, posts_file, post_filter, rows_spec)
+
+
+def _csv_cells(db_url, posts_file, post_filter, rows_spec):
+    from archive import export
+    from archive.reltime import RelativeTime
+    from archive.store import BATCH, open_archive, query_flat
+
+    zone, now, locale, units = rows_spec
+    rows = export.Rows(zone=zone, now=now, relative=RelativeTime(locale, zone, units))
+    database = open_archive(db_url, posts_file=posts_file)
+    try:
+        posts = query_flat(database, post_filter)
+        while batch := [rows.texts(post) for post in islice(posts, BATCH)]:
+            yield batch
+    finally:
+        database.engine.dispose()
