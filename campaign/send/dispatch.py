@@ -219,8 +219,8 @@ class Dispatcher:
         self._send_parts(claim, platform, account.info)
 
     def _missed(self, claim: Claim, now: datetime) -> None:
-        self._fail(claim, "missed", f"not posted: {_human(now - claim.due_at)} after its due time, more than "
-                                    f"its 'late' allowance of {_human(claim.late)}")
+        self._fail(claim, "missed", f"not posted: {human_duration(now - claim.due_at)} after its due time, more than "
+                                    f"its 'late' allowance of {human_duration(claim.late)}")
 
     def _platform(self, info: AccountInfo) -> Platform:
         if info.name not in self._platforms:
@@ -438,55 +438,6 @@ def daily_cap_hold(sent: list[datetime], needed: int, max_per_day: int,
                       f"next chance {frees_at:%Y-%m-%d %H:%M} UTC")
 
 
-@dataclass(frozen=True)
-class Preview:
-    """What a real run at the same moment would do with one post (for `run --dry-run`)."""
-    row: object  # the scheduled_posts row
-    action: str  # post | settle | missed | held
-    reason: str | None = None
-
-
-def preview(db: Database, now: datetime, environ: Mapping[str, str]) -> list[Preview]:
-    """Walk the queue exactly as Dispatcher.run_due would at `now`, without calling any platform:
-    the same "due" (claims.due_clause), the same late allowance, daily caps and credentials."""
-    from campaign.send.platforms import credentials_for
-
-    known = load_accounts(db)
-    abandoned, due = claims.due_now(db, now)
-    out = [Preview(row, "settle", "its sender stopped mid-send: the timeline is checked before anything else")
-           for row in abandoned]
-    held: set[str] = set()
-    planned: dict[str, list[datetime]] = {}
-    for row in due:
-        account = known.get(row.account)
-        if row.account in held:
-            out.append(Preview(row, "held", "waits with its account's earlier post"))
-            continue
-        in_doubt = row.in_doubt_since is not None
-        if not in_doubt and now > row.due_at + timedelta(seconds=row.late_seconds):
-            out.append(Preview(row, "missed", f"{_human(now - row.due_at)} after its due time, more than its "
-                                              f"'late' allowance of {_human(timedelta(seconds=row.late_seconds))}"))
-            continue
-        try:
-            credentials_for(AccountInfo(row.account, account.platform, account.handle, account.instance), environ)
-        except MissingCredentials as error:
-            held.add(row.account)
-            out.append(Preview(row, "held", str(error)))
-            continue
-        parts = len((row.payload or {}).get("parts", [])) or 1
-        if account.max_per_day is not None:
-            sent = planned.setdefault(row.account, claims.sent_times_since(db, row.account, now - DAY))
-            hold = daily_cap_hold(sent, parts, account.max_per_day, now)
-            if hold is not None:
-                held.add(row.account)
-                out.append(Preview(row, "held", hold[1]))
-                continue
-            sent.extend([now] * parts)
-        out.append(Preview(row, "settle" if in_doubt else "post",
-                           "an earlier attempt may have gone out: the timeline is checked first" if in_doubt else None))
-    return out
-
-
 def _media_problem(part: dict, platform: str) -> str | None:
     if not part.get("media"):
         return None
@@ -503,7 +454,7 @@ def _remote(part: claims.SentPart) -> RemotePost:
     return RemotePost(part.remote_id, part.remote_url, ref=part.remote_ref or {})
 
 
-def _human(delta: timedelta) -> str:
+def human_duration(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
         return f"{seconds} s"
