@@ -130,6 +130,14 @@ def build_idle(target: int = QUEUED) -> tuple[str, dict]:
                 f"        at: {day.isoformat()} {hour:02d}:{minute:02d}"]
 
     def recurring(pid: str, opener: str, schedule: list[str], count: int, accounts: str = "") -> None:
+        # posts.yaml allows at most MAX_OCCURRENCES_PER_POST per post: larger counts become several posts.
+        from campaign.spec.schedule import MAX_OCCURRENCES_PER_POST
+
+        chunks = [min(MAX_OCCURRENCES_PER_POST, count - start) for start in range(0, count, MAX_OCCURRENCES_PER_POST)]
+        for number, chunk in enumerate(chunks, 1):
+            one_post(pid if len(chunks) == 1 else f"{pid}-{number}", opener, schedule, chunk, accounts)
+
+    def one_post(pid: str, opener: str, schedule: list[str], count: int, accounts: str) -> None:
         out.append(f"      - id: {pid}")
         if accounts:
             out.append(f"        accounts: [{accounts}]")

@@ -117,9 +117,10 @@ def store_targets(connection, targets: Iterable[NotifyTarget], now: datetime) ->
 
 
 def has_targets(db: Database) -> bool:
-    """One cheap query: whether alerts are configured at all (an idle cron tick asks this)."""
-    with db.transaction() as connection:
-        return connection.execute(select(notify_targets.c.key).limit(1)).first() is not None
+    """Whether alerts are configured at all (campaign.queue.sync keeps the query, for the idle tick)."""
+    from campaign.queue.sync import has_notify_targets
+
+    return has_notify_targets(db)
 
 
 def load_targets(db: Database) -> list[StoredTarget]:

@@ -360,7 +360,7 @@ def run(posts_file, db_url, now, dry_run, lease, verbose, debug):
 def _remind_open_problems(database, reported_now: int) -> int:
     """Cron keeps hearing of failed, unknown and missed posts until a person retries, resolves or
     acknowledges them: 1 while there are any (beyond those this run just reported), else 0."""
-    from campaign.queue.manual import open_problem_count
+    from campaign.queue.status import open_problem_count
 
     earlier = open_problem_count(database) - reported_now
     if earlier <= 0:

@@ -171,14 +171,6 @@ def resolve_not_sent(db: Database, selection: Selection, now: datetime) -> list[
     return [row.id for row in rows]
 
 
-def open_problem_count(db: Database) -> int:
-    """Failed, unknown and missed posts nobody has retried, resolved or acknowledged."""
-    from sqlalchemy import func
-
-    with db.transaction() as connection:
-        return connection.execute(select(func.count()).where(
-            posts.state.in_(PROBLEM_STATES), posts.acknowledged_at.is_(None))).scalar()
-
 
 _STATUS_ID = re.compile(r"/(?:status|statuses|post)/([A-Za-z0-9]+)/?$|/@[^/]+/(\d+)/?$")
 

@@ -243,3 +243,10 @@ def _require(connection, column, value: str, what: str) -> None:
     if value not in known:
         raise NotFoundError(f"unknown {what} '{value}'; " + (f"known: {', '.join(known)}" if known else
                             "the queue knows none yet (run 'campaign sync' first)"))
+
+
+def open_problem_count(db: Database) -> int:
+    """Failed, unknown and missed posts nobody has retried, resolved or acknowledged."""
+    with db.transaction() as connection:
+        return connection.execute(select(func.count()).where(
+            posts.state.in_(PROBLEM_STATES), posts.acknowledged_at.is_(None))).scalar()

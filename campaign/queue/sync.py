@@ -233,3 +233,12 @@ def _sync_campaigns(connection, plan: Plan, now: datetime) -> None:
     _upsert_by_key(connection, campaigns, "id", {
         campaign.id: {"name": campaign.name, "timezone": campaign.timezone}
         for campaign in plan.file.campaigns.values()}, now)
+
+
+def has_notify_targets(db: Database) -> bool:
+    """One cheap query: whether posts.yaml's `notify:` left any target (an idle cron tick asks this
+    before it loads the alerts machinery)."""
+    from campaign.queue.tables import notify_targets
+
+    with db.transaction() as connection:
+        return connection.execute(select(notify_targets.c.key).limit(1)).first() is not None
