@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from . import BenchmarkError, Goal, clean_env, entry_point
-from .archive_import import WRAPPER, tweet
+from . import Goal, clean_env, entry_point
+from .archive_import import measure_command, tweet
 
 WALL_GOAL = 5.0  # seconds
 RSS_GOAL = 100.0  # MB
@@ -73,17 +72,6 @@ def _zip_bomb(path: Path, megabytes: int) -> Path:
     return path
 
 
-def _measure(argv: list[str], cwd: Path, env: dict) -> dict:
-    result = subprocess.run([sys.executable, "-c", WRAPPER, *argv], cwd=cwd, env=env, capture_output=True, text=True)
-    try:
-        figures = json.loads(result.stderr.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        raise BenchmarkError(f"{' '.join(argv[1:3])}: no measurement: {result.stderr.strip()[-300:]}") from None
-    if figures["code"] != 2:
-        raise BenchmarkError(f"{' '.join(argv[1:3])}: exit status {figures['code']}, expected 2 (refused)")
-    return figures
-
-
 def _say(message: str) -> None:
     print(f"  … {message}", file=sys.stderr, flush=True)
 
@@ -102,7 +90,7 @@ def run(args: argparse.Namespace) -> dict:
         timings, info, goals = {}, {}, []
         for label, (path, *options) in cases.items():
             argv = [archive, "import", str(path), *options, "--db", str(database), "--no-progress"]
-            runs = [_measure(argv, folder, env) for _ in range(repeat)]
+            runs = [measure_command(argv, folder, env, expect=2) for _ in range(repeat)]
             best = sorted(runs, key=lambda f: f["wall"])[len(runs) // 2]
             peak = max(f["maxrss_kib"] for f in runs) / 1024
             timings[f"import {label}"] = {"median": best["wall"], "min": min(f["wall"] for f in runs),

@@ -119,14 +119,16 @@ def write_archive(path: Path, count: int, *, part_size: int = 50_000) -> None:
                                          "count": "100"}]}}}, indent=2))
 
 
-def _measure(argv: list[str], cwd: Path, env: dict) -> dict:
+def measure_command(argv: list[str], cwd: Path, env: dict, *, expect: int = 0) -> dict:
+    """Wall time, CPU and peak RSS of one command (WRAPPER), which must exit with `expect`."""
     result = subprocess.run([sys.executable, "-c", WRAPPER, *argv], cwd=cwd, env=env, capture_output=True, text=True)
     try:
         figures = json.loads(result.stderr.strip().splitlines()[-1])
     except (IndexError, ValueError):
         raise BenchmarkError(f"{' '.join(argv[:3])}: no measurement: {result.stderr.strip()[-300:]}") from None
-    if figures["code"] != 0:
-        raise BenchmarkError(f"{' '.join(argv[1:3])}: exit status {figures['code']}: {result.stderr.strip()[-300:]}")
+    if figures["code"] != expect:
+        raise BenchmarkError(f"{' '.join(argv[1:3])}: exit status {figures['code']}, expected {expect}: "
+                             f"{result.stderr.strip()[-300:]}")
     return figures
 
 
@@ -193,12 +195,12 @@ def run(args: argparse.Namespace) -> dict:
             _say(f"round {round_ + 1}/{repeat}")
             for suffix in ("", "-wal", "-shm"):
                 Path(str(database) + suffix).unlink(missing_ok=True)
-            runs["import (new database)"].append(_measure([archive, "import", str(zip_path), *db], folder, env))
-            runs["import (again, unchanged)"].append(_measure([archive, "import", str(zip_path), *db], folder, env))
-            runs["export csv"].append(_measure([archive, "export", "--format", "csv", "-o", str(folder / "out.csv"),
+            runs["import (new database)"].append(measure_command([archive, "import", str(zip_path), *db], folder, env))
+            runs["import (again, unchanged)"].append(measure_command([archive, "import", str(zip_path), *db], folder, env))
+            runs["export csv"].append(measure_command([archive, "export", "--format", "csv", "-o", str(folder / "out.csv"),
                                                 "--now", "2026-01-01", *db], folder, env))
             if round_ == 0:  # xlsx is slow by nature (openpyxl); once is enough
-                runs["export xlsx"].append(_measure([archive, "export", "--format", "xlsx", "-o",
+                runs["export xlsx"].append(measure_command([archive, "export", "--format", "xlsx", "-o",
                                                      str(folder / "out.xlsx"), "--now", "2026-01-01", *db], folder, env))
         for label, figures in runs.items():
             best = sorted(figures, key=lambda f: f["wall"])[len(figures) // 2]

@@ -6,7 +6,6 @@ The subprocess test is bounded in count and time and stops by itself.
 """
 from __future__ import annotations
 
-import os
 import random
 import signal
 import stat

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from campaign.errors import CampaignError, ConfigError
-from campaign.options import (CONTEXT_SETTINGS, DEFAULT_FILE, ErrorMappingGroup, account_option, db_option,
+from campaign.options import (CONTEXT_SETTINGS, ErrorMappingGroup, account_option, db_option,
                               format_option, now_option, parse_now, parse_time, posts_file_options, range_options,
                               resolve_posts_file)
 
@@ -563,7 +563,7 @@ def _done(ids: list[int], what: str) -> None:
     if ids:
         click.echo(f"{', '.join(f'#{i}' for i in ids)} {what}")
     else:
-        click.echo(f"nothing to do: no post matches")
+        click.echo("nothing to do: no post matches")
 
 
 @main.command()
@@ -645,7 +645,8 @@ def acknowledge(post_ids, account, campaign_id, everything, posts_file, db_url, 
         campaign acknowledge 42
         campaign acknowledge --all --campaign teams-aan-het-stuur
     """
-    from campaign.queue.manual import PROBLEM_STATES, acknowledge as acknowledge_posts
+    from campaign.queue.manual import acknowledge as acknowledge_posts
+    from campaign.queue.tables import PROBLEM_STATES
 
     selection = _selection(post_ids, PROBLEM_STATES if everything else (), account, campaign_id)
     moment = _now(now, posts_file)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from campaign.errors import NotFoundError
 from campaign.queue.db import Database
 from campaign.queue.tables import accounts
 
@@ -25,3 +26,12 @@ def load_accounts(db: Database) -> dict[str, StoredAccount]:
         return {row.name: StoredAccount(row.name, row.platform, row.handle, row.instance, row.max_per_day)
                 for row in connection.execute(select(accounts.c.name, accounts.c.platform, accounts.c.handle,
                                                      accounts.c.instance, accounts.c.max_per_day))}
+
+
+def require_known(connection, column, value: str, what: str) -> None:
+    """Raise NotFoundError (exit 2) naming what exists when `value` is not in `column`
+    (an account's name, a campaign's id): a typo must not look like an empty result."""
+    known = [v for (v,) in connection.execute(select(column).order_by(column))]
+    if value not in known:
+        raise NotFoundError(f"unknown {what} '{value}'; " + (f"known: {', '.join(known)}" if known else
+                            "the queue knows none yet (run 'campaign sync' first)"))

@@ -103,23 +103,25 @@ def _claim(connection, row_id_query, now: datetime, worker: str, lease: timedelt
 def claim_next_due(db: Database, now: datetime, worker: str, *, lease: timedelta = DEFAULT_LEASE,
                    skip_accounts: frozenset[str] = frozenset()) -> Claim | None:
     """Take the oldest due queued post of an account that is not flagged or skipped."""
-    query = (select(posts.id).where(due_clause(now))
-             .order_by(posts.due_at, posts.id).limit(1).with_for_update(skip_locked=True))
-    if skip_accounts:
-        query = query.where(posts.account.not_in(sorted(skip_accounts)))
-    with db.transaction(write=True) as connection:
-        return _claim(connection, query, now, worker, lease, abandoned=False)
+    return _take(db, due_clause(now), (posts.due_at, posts.id), now, worker, lease, skip_accounts,
+                 abandoned=False)
 
 
 def claim_expired(db: Database, now: datetime, worker: str, *, lease: timedelta = DEFAULT_LEASE,
                   skip_accounts: frozenset[str] = frozenset()) -> Claim | None:
     """Take over a post whose sender vanished (killed, or its lease ran out) mid-send."""
-    query = (select(posts.id).where(abandoned_clause(now))
-             .order_by(posts.lease_until, posts.id).limit(1).with_for_update(skip_locked=True))
+    return _take(db, abandoned_clause(now), (posts.lease_until, posts.id), now, worker, lease, skip_accounts,
+                 abandoned=True)
+
+
+def _take(db: Database, which, order, now: datetime, worker: str, lease: timedelta,
+          skip_accounts: frozenset[str], *, abandoned: bool) -> Claim | None:
+    """Claim the first post `which` selects in `order`, skipping rows another dispatcher holds."""
+    query = select(posts.id).where(which).order_by(*order).limit(1).with_for_update(skip_locked=True)
     if skip_accounts:
         query = query.where(posts.account.not_in(sorted(skip_accounts)))
     with db.transaction(write=True) as connection:
-        return _claim(connection, query, now, worker, lease, abandoned=True)
+        return _claim(connection, query, now, worker, lease, abandoned=abandoned)
 
 
 def _owned(claim: Claim):

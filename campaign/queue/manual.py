@@ -10,10 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
+from campaign.queue.accounts import require_known
 from campaign.queue.db import Database
 from campaign.errors import CampaignError, NotFoundError
 from campaign.spec.model import DEFAULT_LATE
-from campaign.queue.tables import accounts, scheduled_posts, sent_parts
+from campaign.queue.tables import PROBLEM_STATES, accounts, scheduled_posts, sent_parts
 from campaign.spec.text import LIMITS, length
 
 posts = scheduled_posts.c
@@ -45,11 +46,8 @@ def queue_post(db: Database, account: str, text: str, *, at: datetime, now: date
     if not text.strip():
         raise CampaignError("the text is empty")
     with db.transaction(write=True) as connection:
+        require_known(connection, accounts.c.name, account, "account")
         row = connection.execute(select(accounts).where(accounts.c.name == account)).first()
-        if row is None:
-            known = [r.name for r in connection.execute(select(accounts.c.name).order_by(accounts.c.name))]
-            raise NotFoundError(f"unknown account '{account}'" + (f"; known: {', '.join(known)}" if known else
-                                "; run 'campaign sync' first so the queue knows the accounts"))
         counted = length(row.platform, text)
         if counted > LIMITS[row.platform]:
             raise CampaignError(f"text is {counted} characters on {row.platform}, the limit is {LIMITS[row.platform]}")
@@ -77,7 +75,6 @@ def _row(connection, post_id: int):
     return row
 
 
-PROBLEM_STATES = ("failed", "unknown", "missed")
 MAX_POST_ID = 2**31 - 1  # the id column's range on every database
 
 
@@ -94,21 +91,19 @@ def select_posts(connection, selection: Selection, allowed: tuple[str, ...], ver
     """The rows a selection names, refusing ids that do not exist or are in a state `verb` cannot take."""
     rows = []
     for post_id in dict.fromkeys(selection.ids):
-        if not 1 <= post_id <= MAX_POST_ID:
-            raise NotFoundError(f"no post #{post_id} in the queue (ids run from 1 to {MAX_POST_ID})")
-        row = _row(connection, post_id)
+        row = _row(connection, post_id)  # refuses ids out of range or not in the queue
         if row.state not in allowed:
             raise CampaignError(f"post #{post_id} is {row.state}; only {_either(allowed)} posts can be {verb}")
         rows.append(row)
     if selection.states:
         query = select(scheduled_posts).where(posts.state.in_(selection.states))
         if selection.account is not None:
-            _known(connection, accounts.c.name, selection.account, "account")
+            require_known(connection, accounts.c.name, selection.account, "account")
             query = query.where(posts.account == selection.account)
         if selection.campaign is not None:
             from campaign.queue.tables import campaigns
 
-            _known(connection, campaigns.c.id, selection.campaign, "campaign")
+            require_known(connection, campaigns.c.id, selection.campaign, "campaign")
             query = query.where(posts.campaign_id == selection.campaign)
         seen = {row.id for row in rows}
         rows += [row for row in connection.execute(query.order_by(posts.id)) if row.id not in seen]
@@ -117,12 +112,6 @@ def select_posts(connection, selection: Selection, allowed: tuple[str, ...], ver
 
 def _either(states: tuple[str, ...]) -> str:
     return ", ".join(states[:-1]) + " or " + states[-1] if len(states) > 1 else states[0]
-
-
-def _known(connection, column, value: str, what: str) -> None:
-    if connection.execute(select(column).where(column == value)).first() is None:
-        known = [name for name in connection.execute(select(column).order_by(column)).scalars()]
-        raise NotFoundError(f"unknown {what} '{value}'" + (f"; known: {', '.join(known)}" if known else ""))
 
 
 def retry(db: Database, post_id: int, now: datetime) -> None:

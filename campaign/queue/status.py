@@ -12,13 +12,12 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select
 
+from campaign.queue.accounts import require_known
 from campaign.queue.db import Database
-from campaign.errors import NotFoundError
-from campaign.queue.tables import STATES, accounts, campaigns, dispatchers, invalid_files, scheduled_posts, synced_files
+from campaign.queue.tables import PROBLEM_STATES, STATES, accounts, campaigns, dispatchers, invalid_files, scheduled_posts, synced_files
 
 # `serve` writes its heartbeat every 10 s; six missed beats is a process that is gone or hung.
 STALE_AFTER = timedelta(seconds=60)
-PROBLEM_STATES = ("unknown", "failed", "missed")
 
 posts = scheduled_posts.c
 
@@ -229,20 +228,13 @@ def history(db: Database, *, start: datetime | None = None, end: datetime | None
         query = query.where(posts.campaign_id == campaign)
     with db.transaction() as connection:
         if account is not None:
-            _require(connection, accounts.c.name, account, "account")
+            require_known(connection, accounts.c.name, account, "account")
         if campaign is not None:
-            _require(connection, campaigns.c.id, campaign, "campaign")
+            require_known(connection, campaigns.c.id, campaign, "campaign")
         total = connection.execute(select(func.count()).select_from(query.subquery())).scalar()
         ordered = query.order_by(posts.sent_at.desc(), posts.id.desc())
         rows = connection.execute(ordered if limit is None else ordered.limit(limit))
         return [_summary(r) for r in rows], total
-
-
-def _require(connection, column, value: str, what: str) -> None:
-    known = [v for (v,) in connection.execute(select(column).order_by(column))]
-    if value not in known:
-        raise NotFoundError(f"unknown {what} '{value}'; " + (f"known: {', '.join(known)}" if known else
-                            "the queue knows none yet (run 'campaign sync' first)"))
 
 
 def open_problem_count(db: Database) -> int:

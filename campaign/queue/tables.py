@@ -10,6 +10,7 @@ from sqlalchemy import (JSON, CheckConstraint, Column, DateTime, ForeignKey, Ind
                         Table, Text, TypeDecorator, UniqueConstraint)
 
 STATES = ("queued", "sending", "sent", "failed", "unknown", "missed", "cancelled")
+PROBLEM_STATES = ("failed", "unknown", "missed")  # each waits for a person: retry, resolve or acknowledge
 SOURCES = ("file", "manual")
 
 
