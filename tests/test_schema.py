@@ -11,6 +11,7 @@ import time
 import warnings
 
 import pytest
+import sqlalchemy
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -174,6 +175,31 @@ def test_an_old_database_is_upgraded_to_the_head_and_keeps_its_rows(database_url
     assert accounts == ["tas_x"]
     Database(other_url).engine.dispose()
     assert schema_of(database_url) == schema_of(other_url)
+
+
+def test_an_upgraded_queue_accepts_the_approval_states_and_still_refuses_others(database_url):
+    migrate_one_at_a_time(database_url, "0006")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO accounts (name, platform, handle, updated_at) "
+                                "VALUES ('tas_x', 'x', '@tas', :updated_at)"), TIMES)
+        connection.execute(text(
+            "INSERT INTO scheduled_posts (key, source, account, due_at, local_time, timezone, late_seconds, variant,"
+            " payload, content_hash, state, attempts, created_at, updated_at) VALUES ('k1', 'file', 'tas_x',"
+            " :updated_at, '2027-01-18T10:00+01:00', 'Europe/Amsterdam', 3600, 0, '{}', 'abc', 'queued', 0,"
+            " :updated_at, :updated_at)"), TIMES)
+    engine.dispose()
+    Database(database_url).engine.dispose()
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE scheduled_posts SET state = 'awaiting_approval' WHERE key = 'k1'"))
+            assert connection.execute(text("SELECT state, approvals_needed FROM scheduled_posts")).one() == (
+                "awaiting_approval", 0)
+        with pytest.raises(sqlalchemy.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(text("UPDATE scheduled_posts SET state = 'bogus' WHERE key = 'k1'"))
+    finally:
+        engine.dispose()
 
 
 def test_processes_starting_on_a_new_database_at_once_all_succeed(database_url, tmp_path):

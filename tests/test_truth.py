@@ -250,7 +250,7 @@ def test_image_post_to_a_mastodon_without_api_versions(stage, tmp_path):
 # -- 4. one definition of "due" ---------------------------------------------------------------
 
 def test_dry_run_shows_exactly_what_a_real_run_takes(stage, fake_mastodon, fake_x):
-    from campaign.send.preview import preview
+    from campaign.send.dryrun import preview
 
     stage.environ.update(mastodon_env(fake_mastodon))
     stage.environ.update(x_env(fake_x))
@@ -281,7 +281,7 @@ def test_dry_run_shows_exactly_what_a_real_run_takes(stage, fake_mastodon, fake_
 
 
 def test_dry_run_leaves_out_flagged_accounts(stage, fake_mastodon):
-    from campaign.send.preview import preview
+    from campaign.send.dryrun import preview
 
     setup(stage, fake_mastodon, "mastodon", f"- {{text: een, at: {stage.at(-1)}}}\n")
     claims.flag_account(stage.db, "tas_m", "credentials rejected", stage.now)

@@ -372,7 +372,7 @@ def _remind_open_problems(database, reported_now: int) -> int:
 
 
 def _print_dry_run(database, moment: datetime, environ) -> None:
-    from campaign.send.preview import preview
+    from campaign.send.dryrun import preview
 
     verbs = {"post": "would post", "settle": "would first check the timeline for", "missed": "would be MISSED:",
              "held": "would hold back"}

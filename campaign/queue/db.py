@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from campaign.errors import DatabaseError
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 DEFAULT_FILENAME = "campaign.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 

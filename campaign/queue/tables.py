@@ -9,9 +9,11 @@ from datetime import timezone
 from sqlalchemy import (JSON, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text, TypeDecorator, UniqueConstraint)
 
-STATES = ("queued", "sending", "sent", "failed", "unknown", "missed", "cancelled")
+STATES = ("queued", "sending", "sent", "failed", "unknown", "missed", "cancelled", "awaiting_approval", "rejected")
 PROBLEM_STATES = ("failed", "unknown", "missed")  # each waits for a person: retry, resolve or acknowledge
 SOURCES = ("file", "manual")
+ROLES = ("viewer", "editor", "approver", "admin")  # each may do what the ones before it may
+DECISIONS = ("approve", "reject")
 
 
 class UTCDateTime(TypeDecorator):
@@ -71,7 +73,7 @@ scheduled_posts = Table(
     Column("variant", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
     Column("content_hash", String(64), nullable=False),
-    Column("state", String(12), nullable=False),
+    Column("state", String(20), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("remote_id", String(200)),
@@ -86,9 +88,12 @@ scheduled_posts = Table(
     Column("in_doubt_since", UTCDateTime()),
     # A person has seen this failed/unknown/missed post: `run` stops reporting it.
     Column("acknowledged_at", UTCDateTime()),
+    # How many distinct people must approve this exact content before it may be sent (0: none).
+    Column("approvals_needed", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    CheckConstraint("state IN ('queued','sending','sent','failed','unknown','missed','cancelled')",
+    CheckConstraint("state IN ('queued','sending','sent','failed','unknown','missed','cancelled',"
+                    "'awaiting_approval','rejected')",
                     name="ck_scheduled_posts_state"),
     CheckConstraint("source IN ('file','manual')", name="ck_scheduled_posts_source"),
     Index("ix_scheduled_posts_state_due", "state", "due_at"),
@@ -190,4 +195,58 @@ dispatchers = Table(
     Column("last_tick_at", UTCDateTime(), nullable=False),
     Column("stopped_at", UTCDateTime()),
     Column("posts_file", String(1000)),
+)
+
+
+# Every approval decision, pinned to the exact content (scheduled_posts.content_hash) it was made on:
+# an edit in posts.yaml changes the hash, so earlier decisions no longer count. Rows are never
+# updated or deleted: this is the record of who decided what and when.
+approvals = Table(
+    "approvals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post_id", Integer, ForeignKey("scheduled_posts.id", ondelete="CASCADE"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("decided_by", String(100), nullable=False),
+    Column("reason", Text),
+    Column("via", String(10), nullable=False),  # web | cli
+    Column("decided_at", UTCDateTime(), nullable=False),
+    CheckConstraint("decision IN ('approve','reject')", name="ck_approvals_decision"),
+    Index("ix_approvals_post_hash", "post_id", "content_hash"),
+)
+
+# People of the web workspace. Only an Argon2 hash of the password is kept.
+users = Table(
+    "users", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("role", String(10), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("locale", String(10)),  # interface language; NULL: the workspace default (Dutch)
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("role IN ('viewer','editor','approver','admin')", name="ck_users_role"),
+)
+
+# Signed-in browsers. Only a hash of the session token is kept, so reading this table does not let
+# anyone in; several workspace processes share it.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(100), ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_web_sessions_user", "user_name"),
+)
+
+# Sign-in attempts, to slow down guessing per user name and per address.
+login_attempts = Table(
+    "login_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(100), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Index("ix_login_attempts_user_time", "user_name", "attempted_at"),
+    Index("ix_login_attempts_address_time", "address", "attempted_at"),
 )
