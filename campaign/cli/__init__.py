@@ -17,8 +17,31 @@ from campaign.options import (CONTEXT_SETTINGS, ErrorMappingGroup, account_optio
                               resolve_posts_file)
 
 
+# Commands of other packages, imported only when used: `campaign web` lives in the web package,
+# which imports campaign and is never imported by it otherwise.
+LAZY_COMMANDS = {"web": "web.command:command"}
+
+
 class CampaignGroup(ErrorMappingGroup):
     """Maps typed errors to exit codes in one place (campaign.options, shared with `archive`)."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | {name for name in LAZY_COMMANDS if self._lazy(name)})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None and self._lazy(name):
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    @staticmethod
+    def _lazy(name: str) -> bool:
+        import importlib.util
+
+        return name in LAZY_COMMANDS and importlib.util.find_spec(LAZY_COMMANDS[name].split(":")[0]) is not None
 
 
 def posts_file_argument(function):
@@ -730,6 +753,11 @@ def notify_test(posts_file):
     for result in results:
         click.echo(f"{result.label}  [{result.scope}]  " + ("ok" if result.error is None else f"failed: {result.error}"))
     sys.exit(0 if all(result.error is None for result in results) else 1)
+
+
+from campaign.cli.users_command import users  # noqa: E402  (click only; cheap)
+
+main.add_command(users)
 
 
 if __name__ == "__main__":  # pragma: no cover
