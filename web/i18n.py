@@ -1,8 +1,6 @@
-"""The workspace's language: Dutch by default, English on request, from gettext catalogues.
-
-Catalogues are kept as .po files (what translators edit) and compiled in memory on first use,
-so no binary .mo file lives in the repository. Dates and times are formatted with Babel (CLDR)
-in the reader's locale and in the zone of the campaign they belong to.
+"""The workspace's language: Dutch by default, English on request, from gettext catalogues
+(.po files, one per part of the workspace, compiled in memory: campaign.catalogues). Dates and
+times are formatted with Babel (CLDR) in the reader's locale and in the zone of their campaign.
 """
 from __future__ import annotations
 
@@ -26,33 +24,15 @@ ROLE_NAMES = (N_("viewer"), N_("editor"), N_("approver"), N_("admin"))
 
 
 @functools.lru_cache(maxsize=None)
-def catalogue(po_file: Path):
-    """A gettext translations object compiled from a .po file (a missing file translates nothing)."""
-    import gettext
-    import io
-
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-    from babel.support import Translations
-
-    if not po_file.is_file():
-        return gettext.NullTranslations()
-    with po_file.open("rb") as handle:
-        messages = read_po(handle)
-    compiled = io.BytesIO()
-    write_mo(compiled, messages)
-    compiled.seek(0)
-    return Translations(compiled)
-
-
-@functools.lru_cache(maxsize=None)
 def translations(locale: str):
     """Every catalogue of the locale (one .po file per part of the workspace), merged."""
     import gettext
 
+    from campaign.catalogues import compiled
+
     merged = None
     for po_file in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
-        part = catalogue(po_file)
+        part = compiled(po_file, po_file.stem)
         if merged is None:
             merged = part
         else:

@@ -759,6 +759,10 @@ from campaign.cli.users_command import users  # noqa: E402  (click only; cheap)
 
 main.add_command(users)
 
+from campaign.cli.preview_command import preview  # noqa: E402  (click only; cheap)
+
+main.add_command(preview)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
