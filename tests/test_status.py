@@ -70,6 +70,12 @@ def set_post(db, key: str, **values) -> None:
         assert done.rowcount == 1, key
 
 
+def queued_keys(db) -> list[str]:
+    with db.transaction() as connection:
+        return sorted(connection.execute(select(scheduled_posts.c.key).where(scheduled_posts.c.state == "queued"))
+                      .scalars())
+
+
 def sent(db, key: str, at: datetime, url: str) -> None:
     set_post(db, key, state="sent", sent_at=at, remote_url=url, remote_id=url.rsplit("/", 1)[-1], attempts=1)
 
@@ -132,7 +138,7 @@ def test_a_clean_queue_is_ok(queue, posts_file):
     check = cli(*status_args(queue, posts_file, "--check"))
     assert check.exit_code == 0
     assert check.output == ("CAMPAIGN OK - 9 queued, next at 2027-01-18 10:00 +01:00 | queued=9 sending=0 sent=0 "
-                            "failed=0 unknown=0 missed=0 cancelled=0\n")
+                            "failed=0 unknown=0 missed=0 cancelled=0 awaiting_approval=0 rejected=0\n")
     table = cli(*status_args(queue, posts_file))
     assert table.exit_code == 0
     assert "Nothing needs a person." in table.output and "queued 9" in table.output
@@ -342,11 +348,14 @@ def test_json_keys_match_the_readme(queue, posts_file):
         make(queue, posts_file)
     add_server(queue, "w-now", last_tick=NOW - timedelta(seconds=5), started=NOW - timedelta(hours=1), host="web2")
     set_post(queue, "tas/drie/tas_m", state="sent", sent_at=NOW, remote_url="https://social.example/@t/1")
+    keys = [k for k in queued_keys(queue) if k != "tas/twee/tas_m"]
+    set_post(queue, keys[-1], state="awaiting_approval", approvals_needed=2)
     real = json.loads(cli(*status_args(queue, posts_file, "--format", "json")).output)
     documented = readme_status_example()
     assert _shape(real) == _shape(documented)
     assert documented["version"] == real["version"] == 1
-    assert set(real["counts"]) == {"queued", "sending", "sent", "failed", "unknown", "missed", "cancelled"}
+    assert set(real["counts"]) == {"queued", "sending", "sent", "failed", "unknown", "missed", "cancelled",
+                                   "awaiting_approval", "rejected"}
 
 
 # -- history --------------------------------------------------------------------------------------
@@ -384,7 +393,7 @@ def test_history_formats_and_local_bounds(sent_queue, posts_file):
                                                              "--from", "2026-11-20")).output)))
     assert [r["url"][-1] for r in rows] == ["4", "3", "2"]  # 00:30 local on the 20th counts, 23:30 on the 19th not
     assert list(rows[0]) == ["id", "sent_at", "local_time", "account", "platform", "campaign", "key", "url", "text",
-                             "scheduled_for"]
+                             "scheduled_for", "approved_by"]
     assert rows[2]["sent_at"] == "2026-11-19T23:30:00Z" and rows[2]["local_time"] == "2026-11-20T00:30:00+01:00"
     assert rows[2]["scheduled_for"] == "2027-01-18T10:00:00+01:00" and rows[2]["platform"] == "mastodon"
     thread = next(r for r in rows if r["key"] == "tas/vier/tas_x")

@@ -647,7 +647,15 @@ def retry(post_ids, account, campaign_id, all_failed, all_unknown, all_missed, p
     moment = _now(now, posts_file)
     database = open_database(db_url, resolve_posts_file(posts_file))
     selection = _with_account_name(database, selection)
-    _done(retry_many(database, selection, moment), "queued again")
+    states = retry_many(database, selection, moment)
+    if not states:
+        _done([], "")
+    for state, words in (("queued", "queued again"),
+                         ("awaiting_approval", "waiting for approval first (campaign approvals)"),
+                         ("rejected", "still rejected: approve or change it first")):
+        ids = [post_id for post_id, new_state in states.items() if new_state == state]
+        if ids:
+            _done(ids, words)
 
 
 @main.command()
@@ -758,6 +766,12 @@ def notify_test(posts_file):
 from campaign.cli.users_command import users  # noqa: E402  (click only; cheap)
 
 main.add_command(users)
+
+from campaign.cli import approval_commands  # noqa: E402  (click only; cheap)
+
+main.add_command(approval_commands.approvals)
+main.add_command(approval_commands.approve)
+main.add_command(approval_commands.reject)
 
 from campaign.cli.preview_command import preview  # noqa: E402  (click only; cheap)
 

@@ -25,7 +25,9 @@ def plan_records(occurrences: list[Occurrence]) -> list[dict]:
             "campaign": occ.campaign_id, "post": occ.post_id, "variant": occ.variant + 1,
             "text": "\n\n".join(p.text for p in occ.parts),
             "parts": [{"text": p.text, "length": p.length,
-                       "media": [{"path": m, "alt": a} for m, a in p.media]} for p in occ.parts],
+                       "media": [{"path": m.path, "alt": m.alt, "sha256": m.sha256} for m in p.media]}
+                      for p in occ.parts],
+            "approvals_needed": occ.approvals_needed,
             "length": max(p.length for p in occ.parts), "limit": occ.limit, "id": occ.key,
         })
     return out
@@ -95,7 +97,7 @@ def status_text(status: Status, database: str, now=None) -> str:
         if server.beating:
             lines.append(f"{server.kind} running on host {server.host} (pid {server.pid}), "
                          f"last tick {_ago(_seconds(now, server.last_tick_at))}")
-    shown = status.next_due + status.problems + status.stuck + status.recent_sent
+    shown = status.next_due + status.problems + status.stuck + status.recent_sent + status.awaiting + status.rejected
     width = max([len(p.account) for p in shown] + [8])
     attention = _attention_lines(status, now, width)
     if attention:
@@ -110,6 +112,7 @@ def status_text(status: Status, database: str, now=None) -> str:
                          + _doubt(post))
     else:
         lines.append("Nothing queued.")
+    lines += _approval_lines(status, width)
     if status.recent_sent:
         lines.append("Recently sent:")
         for post in status.recent_sent:
@@ -134,6 +137,10 @@ def _attention_lines(status: Status, now, width: int) -> list[str]:
     for post in status.stuck:
         lines.append(f"#{post.id:<6} sending  {post.account:<{width}}  {_local(post)}  lease ended "
                      f"{_when(post.lease_until)}; the next 'campaign run' or 'serve' settles it" + _doubt(post))
+    if status.awaiting_past_due:
+        count = status.awaiting_past_due
+        lines.append(f"{count} post{'s are' if count != 1 else ' is'} due but not approved: each is missed when "
+                     "its 'late' allowance ends ('campaign approvals', then 'campaign approve ID')")
     if status.stuck_total > len(status.stuck):
         lines.append(f"… and {status.stuck_total - len(status.stuck)} more stuck sending")
     for post in status.problems:
@@ -151,6 +158,35 @@ def _attention_lines(status: Status, now, width: int) -> list[str]:
     if shown:
         lines.append("'campaign acknowledge ID' (or --all) stops the reminders for a post that should stay as it is")
     return lines
+
+
+def _approval_lines(status: Status, width: int) -> list[str]:
+    """Posts awaiting approval (soonest first) and rejected ones, with who approved so far and why not."""
+    lines = []
+    waiting, refused = status.counts.get("awaiting_approval", 0), status.counts.get("rejected", 0)
+    if status.awaiting:
+        lines.append(f"Awaiting approval ({waiting}):")
+        for post in status.awaiting:
+            note = f"  ({post.last_error})" if post.last_error else ""
+            lines.append(f"  {_local(post)}  {post.account:<{width}}  #{post.id:<6} {_approvals(post)}  "
+                         f"{_short(post.first_text, 50)}{note}")
+        if waiting > len(status.awaiting):
+            lines.append(f"  … and {waiting - len(status.awaiting)} more")
+    if status.rejected:
+        lines.append(f"Rejected ({refused}):")
+        for post in status.rejected:
+            lines.append(f"  {_local(post)}  {post.account:<{width}}  #{post.id:<6} {post.last_error or 'rejected'}")
+        if refused > len(status.rejected):
+            lines.append(f"  … and {refused - len(status.rejected)} more")
+    if lines:
+        lines.append("'campaign approvals' lists them; 'campaign approve ID' or 'campaign reject ID --reason TEXT'")
+    return lines
+
+
+def _approvals(post) -> str:
+    """'1 of 2 approvals (anna)'."""
+    who = f" ({', '.join(post.approved_by)})" if post.approved_by else ""
+    return f"{len(post.approved_by)} of {post.approvals_needed} approval{'s' * (post.approvals_needed != 1)}{who}"
 
 
 def check_summary(status: Status) -> str:
@@ -195,6 +231,10 @@ def status_record(status: Status, database: str) -> dict:
             "stale_servers": [_server_record(s) for s in status.stale_servers],
         },
         "next_due": [_post_record(p) for p in status.next_due],
+        "awaiting_approval": {"total": status.counts.get("awaiting_approval", 0),
+                              "past_due": status.awaiting_past_due,
+                              "posts": [_post_record(p) for p in status.awaiting]},
+        "rejected": {"total": status.counts.get("rejected", 0), "posts": [_post_record(p) for p in status.rejected]},
         "recent_sent": [_post_record(p) for p in status.recent_sent],
         "servers": [_server_record(s) for s in status.servers],
     }
@@ -211,6 +251,7 @@ def _post_record(post) -> dict:
         "text": post.text, "parts": post.parts, "attempts": post.attempts, "last_error": post.last_error,
         "url": post.remote_url, "sent_at": _z(post.sent_at), "lease_until": _z(post.lease_until),
         "in_doubt_since": _z(post.in_doubt_since), "updated_at": _z(post.updated_at),
+        "approvals_needed": post.approvals_needed, "approved_by": list(post.approved_by),
     }
 
 
@@ -221,14 +262,15 @@ def _server_record(server) -> dict:
 
 
 HISTORY_FIELDS = ("id", "sent_at", "local_time", "account", "platform", "campaign", "key", "url", "text",
-                  "scheduled_for")
+                  "scheduled_for", "approved_by")
 
 
 def history_records(sent: list, zone) -> list[dict]:
     """Sent posts for `campaign history`; local_time is when it went out, in posts.yaml's zone."""
     return [{"id": p.id, "sent_at": _z(p.sent_at), "local_time": p.sent_at and p.sent_at.astimezone(zone).isoformat(),
              "account": p.account, "platform": p.platform, "campaign": p.campaign_id, "key": p.key,
-             "url": p.remote_url, "text": p.text, "scheduled_for": p.local_time} for p in sent]
+             "url": p.remote_url, "text": p.text, "scheduled_for": p.local_time,
+             "approved_by": list(p.approved_by)} for p in sent]
 
 
 def history_json(sent: list, zone) -> str:
@@ -239,16 +281,20 @@ def history_csv(sent: list, zone) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(history_records(sent, zone))
+    writer.writerows({**record, "approved_by": ", ".join(record["approved_by"])}
+                     for record in history_records(sent, zone))
     return buffer.getvalue()
 
 
 def history_table(sent: list, total: int, zone) -> str:
     if not sent:
         return "No sent posts match.\n"
+    approvals = any(p.approved_by for p in sent)  # a column only when some campaign needs approval
     rows = [(f"{p.sent_at.astimezone(zone):%Y-%m-%d %H:%M}" if p.sent_at else "?", p.account, p.campaign_id or "(one-off)", f"#{p.id}",
-             p.remote_url or "", _short(p.first_text, 60)) for p in sent]
-    header = (f"Sent ({getattr(zone, 'key', zone)})", "Account", "Campaign", "Id", "URL", "Text")
+             p.remote_url or "") + ((", ".join(p.approved_by) or "-",) if approvals else ()) + (_short(p.first_text, 60),)
+            for p in sent]
+    header = ((f"Sent ({getattr(zone, 'key', zone)})", "Account", "Campaign", "Id", "URL")
+              + (("Approved by",) if approvals else ()) + ("Text",))
     widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
              for row in [header] + rows]
@@ -305,3 +351,49 @@ def _ago(seconds: int | None) -> str:
 def _short(text: str, width: int = 70) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def approvals_records(pending: list) -> list[dict]:
+    """`campaign approvals --format json`: each post awaiting approval (or rejected) with its decisions."""
+    return [{
+        "id": p.id, "key": p.key, "state": p.state, "account": p.account, "platform": p.platform,
+        "campaign": p.campaign_id, "post": p.post_id, "due_at": _z(p.due_at), "local_time": p.local_time,
+        "text": "\n\n".join(p.texts), "parts": list(p.texts), "media": list(p.media),
+        "approvals_needed": p.approvals_needed, "approved_by": list(p.approved_by), "still_needed": p.still_needed,
+        "rejections": [{"by": d.decided_by, "reason": d.reason, "at": _z(d.decided_at), "via": d.via}
+                       for d in p.rejections],
+        "note": p.last_error,
+    } for p in pending]
+
+
+def approvals_json(pending: list) -> str:
+    return json.dumps(approvals_records(pending), ensure_ascii=False, indent=2) + "\n"
+
+
+def approvals_table(pending: list) -> str:
+    """One line per post: id, local due time, account, approvals so far/needed (or who rejected it
+    and why), the first line of its text; a note (an image changed) on the line below."""
+    if not pending:
+        return "Nothing awaits approval.\n"
+    rows = []
+    for p in pending:
+        if p.state == "rejected":
+            verdict = "REJECTED by " + "; ".join(f"{d.decided_by}: {d.reason}" for d in p.rejections)
+        else:
+            who = f" ({', '.join(p.approved_by)})" if p.approved_by else ""
+            verdict = f"{len(p.approved_by)}/{p.approvals_needed}{who}"
+        first = p.first_text.strip().splitlines()[0] if p.first_text.strip() else ""
+        parts = f" [+{len(p.texts) - 1} parts]" if len(p.texts) > 1 else ""
+        rows.append((f"#{p.id}", p.local_time[:16].replace("T", " "), p.account, verdict,
+                     _short(first, 60) + parts, p.last_error if p.state != "rejected" else None))
+    header = ("Id", "Due (local)", "Account", "Approvals", "Text")
+    widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths)) + "  " + header[-1]]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+        if row[5]:
+            lines.append(" " * (widths[0] + 2) + f"note: {row[5]}")
+    waiting = sum(p.state == "awaiting_approval" for p in pending)
+    lines.append(f"{waiting} awaiting approval, {len(pending) - waiting} rejected; "
+                 "'campaign approve ID…' or 'campaign reject ID --reason TEXT'")
+    return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -3,6 +3,8 @@
 A claim is one atomic UPDATE … RETURNING (with FOR UPDATE SKIP LOCKED on PostgreSQL;
 under SQLite's write lock otherwise). Every later write checks that the claim is
 still ours, so a run whose lease was taken over cannot overwrite the new owner.
+Only `queued` posts are ever claimed: a post awaiting approval (or rejected) is not
+due, whatever its time (campaign.queue.approvals decides when it becomes queued).
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class Claim:
     abandoned: bool  # its previous owner's lease ran out mid-send
     in_doubt_since: datetime | None = None  # an earlier attempt may have reached the platform
     done: dict[int, SentPart] = field(default_factory=dict)
+    approvals_needed: int = 0  # >0: approved content; its media must still be the files approved
 
     @property
     def recovered(self) -> bool:
@@ -97,7 +100,7 @@ def _claim(connection, row_id_query, now: datetime, worker: str, lease: timedelt
             for r in connection.execute(select(sent_parts).where(sent_parts.c.post_id == row.id))}
     return Claim(row.id, row.key, row.account, row.campaign_id, row.due_at, timedelta(seconds=row.late_seconds),
                  row.payload, row.attempts, row.claimed_at or now, row.reply_to_url, worker, abandoned,
-                 row.in_doubt_since, done)
+                 row.in_doubt_since, done, row.approvals_needed)
 
 
 def claim_next_due(db: Database, now: datetime, worker: str, *, lease: timedelta = DEFAULT_LEASE,
@@ -198,6 +201,42 @@ def release(db: Database, claim: Claim, now: datetime, reason: str | None,
         return result.rowcount == 1
 
 
+def send_back_for_approval(db: Database, claim: Claim, now: datetime, reason: str) -> bool:
+    """What was approved is not what would go out (an image changed on disk): back to awaiting
+    approval, untouched, with the reason for the people who approve."""
+    with db.transaction(write=True) as connection:
+        result = connection.execute(update(scheduled_posts).where(_owned(claim)).values(
+            state="awaiting_approval", claimed_by=None, lease_until=None, last_error=reason, not_before=None,
+            updated_at=now))
+        return result.rowcount == 1
+
+
+NOT_APPROVED_IN_TIME = "not approved in time: it still awaited approval when its 'late' allowance ran out"
+
+
+def _unapproved_overdue(connection, now: datetime) -> list[int]:
+    """Posts awaiting approval whose due time plus 'late' allowance has passed. The index range
+    (state, due_at <= now) holds only those due and not yet swept, so it stays short."""
+    rows = connection.execute(select(posts.id, posts.due_at, posts.late_seconds)
+                              .where(posts.state == "awaiting_approval", posts.due_at <= now))
+    return [row.id for row in rows if row.due_at + timedelta(seconds=row.late_seconds) < now]
+
+
+def miss_unapproved(db: Database, now: datetime) -> list:
+    """Mark every post that was not approved in time `missed`, in one UPDATE, and return those
+    rows (id, key, account, due_at, late_seconds). Overlapping runs each get only the rows they
+    changed, so each is reported once; an approval that lands first wins (the row is queued then,
+    and the dispatcher decides whether it is still in time)."""
+    with db.transaction(write=True) as connection:
+        ids = _unapproved_overdue(connection, now)
+        if not ids:
+            return []
+        return list(connection.execute(
+            update(scheduled_posts).where(posts.id.in_(ids), posts.state == "awaiting_approval")
+            .values(state="missed", last_error=NOT_APPROVED_IN_TIME, updated_at=now)
+            .returning(posts.id, posts.key, posts.account, posts.due_at, posts.late_seconds)))
+
+
 def hold_account(db: Database, account: str, until: datetime, now: datetime) -> None:
     """Keep all of an account's queued posts that are due by `until` back until then."""
     with db.transaction(write=True) as connection:
@@ -208,7 +247,8 @@ def hold_account(db: Database, account: str, until: datetime, now: datetime) -> 
 
 def next_wakeup(db: Database) -> datetime | None:
     """When there may next be work: the earliest allowed queued post of an unflagged account,
-    or the earliest lease that runs out. Each part walks an index and stops at its first row."""
+    the earliest lease that runs out, or the first post awaiting approval whose 'late' allowance
+    ends (to mark it missed). Each part walks an index and stops early."""
     flagged = select(accounts.c.name).where(accounts.c.flagged_at.is_not(None))
     queued = and_(posts.state == "queued", posts.account.not_in(flagged))
     with db.transaction() as connection:
@@ -219,16 +259,24 @@ def next_wakeup(db: Database) -> datetime | None:
                                   .order_by(posts.not_before).limit(1)).scalar()
         lease = connection.execute(select(posts.lease_until).where(posts.state == "sending")
                                    .order_by(posts.lease_until).limit(1)).scalar()
-    candidates = [moment for moment in (due, held, lease) if moment is not None]
+        # A post awaiting approval needs the dispatcher once its 'late' allowance is over (it is
+        # missed then). Deadlines follow due times closely, so the soonest due ones are enough.
+        deadlines = [row.due_at + timedelta(seconds=row.late_seconds + 1) for row in connection.execute(
+            select(posts.due_at, posts.late_seconds).where(posts.state == "awaiting_approval")
+            .order_by(posts.due_at).limit(500))]
+    candidates = [moment for moment in (due, held, lease, min(deadlines, default=None)) if moment is not None]
     return min(candidates) if candidates else None
 
 
 def has_work(db: Database, now: datetime) -> bool:
-    """Whether a dispatcher at `now` would find anything to do (cheap: index range scans, LIMIT 1)."""
+    """Whether a dispatcher at `now` would find anything to do (cheap: index range scans, LIMIT 1;
+    posts awaiting approval: the short range of those already due)."""
     with db.transaction() as connection:
         if connection.execute(select(posts.id).where(due_clause(now)).limit(1)).first() is not None:
             return True
-        return connection.execute(select(posts.id).where(abandoned_clause(now)).limit(1)).first() is not None
+        if connection.execute(select(posts.id).where(abandoned_clause(now)).limit(1)).first() is not None:
+            return True
+        return bool(_unapproved_overdue(connection, now))
 
 
 def due_now(db: Database, now: datetime) -> tuple[list, list]:
@@ -239,6 +287,14 @@ def due_now(db: Database, now: datetime) -> tuple[list, list]:
         due = list(connection.execute(select(scheduled_posts).where(due_clause(now))
                                       .order_by(posts.due_at, posts.id)))
     return abandoned, due
+
+
+def awaiting_due(db: Database, now: datetime) -> list:
+    """Posts awaiting approval whose time has come, oldest first (for the dry run)."""
+    with db.transaction() as connection:
+        return list(connection.execute(select(scheduled_posts)
+                                       .where(posts.state == "awaiting_approval", posts.due_at <= now)
+                                       .order_by(posts.due_at, posts.id)))
 
 
 def sent_times_since(db: Database, account: str, since: datetime) -> list[datetime]:

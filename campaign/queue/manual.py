@@ -119,20 +119,30 @@ def retry(db: Database, post_id: int, now: datetime) -> None:
     retry_many(db, Selection(ids=(post_id,)), now)
 
 
-def retry_many(db: Database, selection: Selection, now: datetime) -> list[int]:
-    """Queue every selected failed, unknown or missed post again, in one transaction; returns their ids.
+def retry_many(db: Database, selection: Selection, now: datetime) -> dict[int, str]:
+    """Queue every selected failed, unknown or missed post again, in one transaction; returns each
+    one's id and new state ('queued', or 'awaiting_approval'/'rejected' as below).
 
-    A post in doubt keeps that mark, so the next run reads the timeline before posting it."""
+    A post in doubt keeps that mark, so the next run reads the timeline before posting it. A post
+    that needs approval is queued only when its current content is approved (a post missed for
+    want of approval goes back to awaiting approval, a rejected one to rejected)."""
+    from campaign.queue.approvals import current_decisions, tally
+
     with db.transaction(write=True) as connection:
         rows = select_posts(connection, selection, PROBLEM_STATES, "retried")
+        decided = current_decisions(connection, {row.id: row.content_hash for row in rows if row.approvals_needed})
+        states: dict[int, str] = {}
         for row in rows:
+            state = tally(row.approvals_needed, decided.get(row.id, [])).state if row.approvals_needed else "queued"
             # Stretch the lateness allowance so the next run sends it instead of marking it missed again.
             late = max(row.late_seconds, int((now - row.due_at).total_seconds()) + row.late_seconds)
             connection.execute(update(scheduled_posts).where(posts.id == row.id).values(
-                state="queued", attempts=0, last_error=f"retry requested at {now:%Y-%m-%d %H:%M} UTC",
+                state=state, attempts=0, last_error=f"retry requested at {now:%Y-%m-%d %H:%M} UTC"
+                + ("; it needs approval first ('campaign approvals')" if state != "queued" else ""),
                 late_seconds=late, claimed_by=None, lease_until=None, not_before=None, acknowledged_at=None,
                 updated_at=now))
-    return [row.id for row in rows]
+            states[row.id] = state
+    return states
 
 
 def acknowledge(db: Database, selection: Selection, now: datetime) -> list[int]:

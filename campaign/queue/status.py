@@ -42,6 +42,8 @@ class PostSummary:
     lease_until: datetime | None = None
     in_doubt_since: datetime | None = None
     updated_at: datetime | None = None
+    approvals_needed: int = 0
+    approved_by: tuple[str, ...] = ()  # whose approval of the current content counts (filled where shown)
 
     @property
     def first_text(self) -> str:
@@ -91,6 +93,9 @@ class Status:
     recent_sent: list[PostSummary] = field(default_factory=list)
     # failed/unknown/missed per state that no person has acknowledged yet (retry, resolve, acknowledge)
     open_problems: dict[str, int] = field(default_factory=dict)
+    awaiting: list[PostSummary] = field(default_factory=list)  # awaiting approval, soonest due first
+    awaiting_past_due: int = 0  # of those, already due: each is missed once its 'late' allowance ends
+    rejected: list[PostSummary] = field(default_factory=list)  # rejected, most recently decided first
 
     @property
     def total(self) -> int:
@@ -118,6 +123,8 @@ class Status:
                  for f in self.invalid_files if f.last_good_sync]
         if self.stuck_total:
             items.append(f"{self.stuck_total} stuck sending")
+        if self.awaiting_past_due:
+            items.append(f"{self.awaiting_past_due} due but not approved")
         items += [f"{self.open_problems[state]} {state}" for state in PROBLEM_STATES
                   if self.open_problems.get(state)]
         items += [f"account {a.name} flagged" for a in self.flagged_accounts]
@@ -139,14 +146,23 @@ def _utc(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def _summary(row) -> PostSummary:
+def _summary(row, approved_by: tuple[str, ...] = ()) -> PostSummary:
     parts = (row.payload or {}).get("parts") or [{}]
     return PostSummary(
         row.id, row.key, row.account, row.campaign_id, row.due_at, row.local_time, row.state,
         "\n\n".join(part.get("text", "") for part in parts), row.last_error, row.remote_url,
         platform=row.platform, timezone=row.timezone, parts=len(parts), attempts=row.attempts,
         sent_at=row.sent_at, lease_until=row.lease_until, in_doubt_since=row.in_doubt_since,
-        updated_at=row.updated_at)
+        updated_at=row.updated_at, approvals_needed=row.approvals_needed, approved_by=approved_by)
+
+
+def _with_approvals(connection, rows) -> list[PostSummary]:
+    """Summaries of posts that need approval, each with whose approval of its current content counts."""
+    from campaign.queue.approvals import current_decisions, tally
+
+    rows = list(rows)
+    found = current_decisions(connection, {row.id: row.content_hash for row in rows})
+    return [_summary(row, tally(row.approvals_needed, found.get(row.id, [])).approved_by) for row in rows]
 
 
 def _posts():
@@ -175,6 +191,16 @@ def status(db: Database, now: datetime, *, limit: int = 5) -> Status:
             stuck_total = connection.execute(select(func.count()).where(expired)).scalar()
             stuck = [_summary(r) for r in connection.execute(
                 _posts().where(expired).order_by(posts.lease_until, posts.id).limit(limit))]
+        awaiting, awaiting_past_due, rejected = [], 0, []
+        if counts["awaiting_approval"]:
+            waiting = posts.state == "awaiting_approval"
+            awaiting = _with_approvals(connection, connection.execute(
+                _posts().where(waiting).order_by(posts.due_at, posts.id).limit(limit)))
+            awaiting_past_due = connection.execute(select(func.count()).where(waiting, posts.due_at <= now)).scalar()
+        if counts["rejected"]:
+            rejected = _with_approvals(connection, connection.execute(
+                _posts().where(posts.state == "rejected").order_by(posts.updated_at.desc(), posts.id.desc())
+                .limit(limit)))
         recent_sent = []
         if counts["sent"]:
             recent_sent = [_summary(r) for r in connection.execute(
@@ -189,7 +215,7 @@ def status(db: Database, now: datetime, *, limit: int = 5) -> Status:
         running = list(connection.execute(select(dispatchers).where(dispatchers.c.stopped_at.is_(None))
                                           .order_by(dispatchers.c.started_at.desc())))
     return Status(now, counts, next_due, problems, flagged, _servers(running, now), stuck, stuck_total,
-                  invalid, recent_sent, open_problems)
+                  invalid, recent_sent, open_problems, awaiting, awaiting_past_due, rejected)
 
 
 def _servers(rows, now: datetime) -> list[Server]:
@@ -208,8 +234,10 @@ def _servers(rows, now: datetime) -> list[Server]:
 
 def history(db: Database, *, start: datetime | None = None, end: datetime | None = None,
             account: str | None = None, campaign: str | None = None, limit: int | None = None,
-            now: datetime | None = None) -> tuple[list[PostSummary], int]:
+            offset: int = 0, now: datetime | None = None) -> tuple[list[PostSummary], int]:
     """Sent posts, newest first, with sent_at in [start, end); returns (posts, how many match).
+    limit and offset page through them (the workspace's history shows 50 a page).
+    A post that needed approval carries who approved the content that went out (approved_by).
 
     now: leave out what was sent after it, so a past --now shows the history as it was then.
     Raises NotFoundError for an account or campaign the queue does not know (a typo would
@@ -233,8 +261,15 @@ def history(db: Database, *, start: datetime | None = None, end: datetime | None
             require_known(connection, campaigns.c.id, campaign, "campaign")
         total = connection.execute(select(func.count()).select_from(query.subquery())).scalar()
         ordered = query.order_by(posts.sent_at.desc(), posts.id.desc())
-        rows = connection.execute(ordered if limit is None else ordered.limit(limit))
-        return [_summary(r) for r in rows], total
+        if limit is not None:
+            ordered = ordered.limit(limit)
+        if offset:
+            ordered = ordered.offset(offset)
+        rows = list(connection.execute(ordered))
+        # Who approved what went out (posts of a campaign with approval: required).
+        approved = {summary.id: summary for summary in
+                    _with_approvals(connection, [r for r in rows if r.approvals_needed])}
+        return [approved.get(r.id) or _summary(r) for r in rows], total
 
 
 def open_problem_count(db: Database) -> int:

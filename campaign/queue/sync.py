@@ -1,8 +1,9 @@
 """The queue in the database: make it match posts.yaml, and report on it.
 
 The database is the single source of truth for what is queued, in flight and
-sent. Sync rewrites only posts that have not started sending; history is never
-touched.
+sent. Sync rewrites only posts that have not started sending (queued, cancelled,
+awaiting approval, rejected); history is never touched. A post that needs approval
+gets its state from the decisions on its current content (campaign.queue.approvals).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime
 
 from pathlib import Path
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from typing import TYPE_CHECKING
 
@@ -23,28 +24,42 @@ if TYPE_CHECKING:
     from campaign.spec.plan import Occurrence, Plan
 
 
+# Rows sync may rewrite: nothing of them has reached a platform.
+REWRITABLE = ("queued", "cancelled", "awaiting_approval", "rejected")
+
+
 @dataclass
 class SyncSummary:
-    queued: int = 0
+    queued: int = 0  # new (or back from cancelled) and ready to go
     updated: int = 0
     cancelled: int = 0
     unchanged: int = 0
     missed: int = 0
     history: int = 0  # sending/sent/failed/unknown/missed rows left as they are
     edited_after_sending: list[str] = field(default_factory=list)
+    new_awaiting: int = 0  # new (or back from cancelled) and waiting for approval
+    awaiting: int = 0  # this file's posts awaiting approval after the sync (new, edited or as they were)
+    rejected: int = 0  # this file's posts rejected for their current content
 
     @property
     def changed(self) -> bool:
-        return bool(self.queued or self.updated or self.cancelled or self.missed)
+        return bool(self.queued or self.updated or self.cancelled or self.missed or self.new_awaiting)
 
     def __str__(self) -> str:
-        parts = [f"{self.queued} new queued", f"{self.updated} updated", f"{self.cancelled} cancelled",
-                 f"{self.unchanged} unchanged"]
+        parts = [f"{self.queued} new queued"]
+        if self.new_awaiting:
+            parts.append(f"{self.new_awaiting} new awaiting approval")
+        parts += [f"{self.updated} updated", f"{self.cancelled} cancelled", f"{self.unchanged} unchanged"]
         if self.missed:
             parts.append(f"{self.missed} already too late (missed)")
         if self.history:
             parts.append(f"{self.history} already sent, failed, missed or in flight (left alone)")
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        if self.awaiting or self.rejected:
+            waiting = [f"{self.awaiting} await{'s' * (self.awaiting == 1)} approval"] if self.awaiting else []
+            waiting += [f"{self.rejected} rejected"] if self.rejected else []
+            text += f"; {' and '.join(waiting)} (see 'campaign approvals')"
+        return text
 
 
 def content_hash(occ: Occurrence) -> str:
@@ -58,20 +73,23 @@ def content_hash(occ: Occurrence) -> str:
 
 
 def _row_values(occ: Occurrence, now: datetime) -> dict:
+    """The row for an occurrence; its state as if nobody had decided on it yet (sync derives the
+    state of an existing row from the decisions on its content)."""
     too_late = occ.due_at + occ.late < now
+    needed = getattr(occ, "approvals_needed", 0)
     return {
         "campaign_id": occ.campaign_id, "post_id": occ.post_id, "account": occ.account,
         "due_at": occ.due_at, "local_time": occ.local_time.isoformat(), "timezone": occ.timezone,
         "late_seconds": int(occ.late.total_seconds()), "variant": occ.variant,
-        "payload": occ.payload(), "content_hash": content_hash(occ),
-        "state": "missed" if too_late else "queued",
+        "payload": occ.payload(), "content_hash": content_hash(occ), "approvals_needed": needed,
+        "state": "missed" if too_late else "awaiting_approval" if needed else "queued",
         "last_error": "already past its 'late' allowance when it was first queued" if too_late else None,
         "attempts": 0, "updated_at": now,
     }
 
 
 # Bump when the way posts.yaml expands into occurrences changes, so an unchanged file is synced again.
-PLAN_FORMAT = "1"
+PLAN_FORMAT = "2"  # 2: media entries carry their sha256; approvals_needed
 
 
 def file_fingerprint(path: Path) -> str:
@@ -151,35 +169,51 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
         _sync_campaigns(connection, plan, now)
         _sync_notify(connection, plan, now)
         existing = {
-            key: (row_id, state, digest)
-            for key, row_id, state, digest in connection.execute(
-                select(posts.key, posts.id, posts.state, posts.content_hash).where(posts.source == "file"))
+            key: (row_id, state, digest, needed)
+            for key, row_id, state, digest, needed in connection.execute(
+                select(posts.key, posts.id, posts.state, posts.content_hash, posts.approvals_needed)
+                .where(posts.source == "file"))
         }
-        inserts, updates = [], []
+        inserts, updates, was = [], [], []
         for occ in plan.occurrences:
             values = _row_values(occ, now)
             found = existing.pop(occ.key, None)
             if found is None:
+                # A new row has no decisions yet: it awaits approval when its campaign asks for one.
                 inserts.append({**values, "key": occ.key, "source": "file", "created_at": now})
                 summary.missed += values["state"] == "missed"
                 summary.queued += values["state"] == "queued"
+                summary.new_awaiting += values["state"] == "awaiting_approval"
+                summary.awaiting += values["state"] == "awaiting_approval"
                 continue
-            row_id, state, digest = found
-            if state == "queued" and digest == values["content_hash"]:
+            row_id, state, digest, needed = found
+            if (state != "cancelled" and state in REWRITABLE and digest == values["content_hash"]
+                    and needed == values["approvals_needed"]):
                 summary.unchanged += 1
-            elif state in ("queued", "cancelled"):
+                summary.awaiting += state == "awaiting_approval"
+                summary.rejected += state == "rejected"
+            elif state in REWRITABLE:
                 updates.append({**values, "row_id": row_id})
-                if values["state"] == "missed":
-                    summary.missed += 1
-                elif state == "cancelled":
-                    summary.queued += 1
-                else:
-                    summary.updated += 1
+                was.append(state)
             else:
                 summary.history += 1
                 if digest != values["content_hash"]:
                     summary.edited_after_sending.append(occ.key)
-        cancels = [{"row_id": row_id} for row_id, state, _ in existing.values() if state == "queued"]
+        _derive_states(connection, updates)
+        for values, state in zip(updates, was):
+            if values["state"] == "missed":
+                summary.missed += 1
+            elif state == "cancelled" and values["state"] == "queued":
+                summary.queued += 1
+            elif state == "cancelled" and values["state"] == "awaiting_approval":
+                summary.new_awaiting += 1
+            else:
+                summary.updated += 1
+            summary.awaiting += values["state"] == "awaiting_approval"
+            summary.rejected += values["state"] == "rejected"
+        # Removing a post from posts.yaml withdraws it, approved or not.
+        cancels = [{"row_id": row_id} for row_id, state, _, _ in existing.values()
+                   if state in REWRITABLE and state != "cancelled"]
         summary.cancelled = len(cancels)
         if inserts:
             connection.execute(insert(scheduled_posts), inserts)
@@ -188,12 +222,12 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
             # (the write lock is held), but the condition keeps the rule visible in the SQL.
             connection.execute(
                 update(scheduled_posts)
-                .where(posts.id == bindparam("row_id"), (posts.state == "queued") | (posts.state == "cancelled")),
+                .where(posts.id == bindparam("row_id"), _unsent(posts)),
                 updates)
         if cancels:
             connection.execute(
                 update(scheduled_posts)
-                .where(posts.id == bindparam("row_id"), posts.state == "queued")
+                .where(posts.id == bindparam("row_id"), _unsent(posts), posts.state != "cancelled")
                 .values(state="cancelled", updated_at=now, last_error="removed from posts.yaml"),
                 cancels)
         _forget_invalid_file(connection, plan.file.path)
@@ -202,6 +236,30 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
             connection.execute(delete(synced_files).where(synced_files.c.path == key))
             connection.execute(insert(synced_files).values(path=key, sha256=fingerprint, synced_at=now))
     return summary
+
+
+def _unsent(columns):
+    """state IN REWRITABLE, spelled out: an executemany UPDATE cannot take an expanding IN."""
+    return or_(*(columns.state == state for state in REWRITABLE))
+
+
+def _derive_states(connection, updates: list[dict]) -> None:
+    """The state of each rewritten row that is not too late, from its approvals_needed and the
+    decisions on its new content (campaign.queue.approvals.tally): decisions on an earlier
+    version stay on the record but no longer count, so an edit puts a post back to awaiting
+    approval; content put back exactly as it was approved counts as approved again."""
+    from campaign.queue.approvals import current_decisions, tally
+
+    open_rows = [values for values in updates if values["state"] != "missed"]
+    decided = current_decisions(connection, {values["row_id"]: values["content_hash"] for values in open_rows})
+    for values in open_rows:
+        found = decided.get(values["row_id"], [])
+        if values["approvals_needed"] or found:  # a standing rejection holds even without approval: required
+            result = tally(values["approvals_needed"], found)
+            values["state"] = result.state
+            if result.rejections:
+                latest = result.rejections[-1]
+                values["last_error"] = f"rejected by {latest.decided_by}: {latest.reason}"
 
 
 def _upsert_by_key(connection, table, key: str, wanted: dict, now: datetime) -> None:

@@ -3,7 +3,9 @@
 The database decides what is due and who is sending it (campaign.queue.claims); this
 module decides what to do with each answer of a platform. Each claimed post ends
 in exactly one of: sent, failed, unknown, missed — or goes back to the queue
-untouched (rate limit, daily cap, missing credentials).
+untouched (rate limit, daily cap, missing credentials), or back to awaiting approval
+(an approved post's image changed on disk). Posts that were not approved in time are
+marked missed at the start of each pass.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ class Outcome:
     post_id: int
     key: str
     account: str
-    state: str  # sent | failed | unknown | missed | deferred | lost
+    state: str  # sent | failed | unknown | missed | deferred | lost | awaiting_approval (sent back)
     message: str | None = None
     url: str | None = None
 
@@ -67,7 +69,8 @@ class RunReport:
 
     @property
     def needs_attention(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.state in ("failed", "unknown", "missed")]
+        # awaiting_approval: sent back because an approved image changed; someone must approve it again
+        return [o for o in self.outcomes if o.state in ("failed", "unknown", "missed", "awaiting_approval")]
 
     @property
     def exit_code(self) -> int:
@@ -117,7 +120,9 @@ class Dispatcher:
 
     # -- the pass ----------------------------------------------------------
     def run_due(self) -> RunReport:
-        """Recover abandoned sends first, then send everything due, oldest first."""
+        """Mark posts that were not approved in time missed, recover abandoned sends, then send
+        everything due, oldest first."""
+        self._miss_unapproved()
         for take in (claims.claim_expired, claims.claim_next_due):
             while not self.should_stop():
                 claim = take(self.db, self.clock(), self.worker, lease=self.lease,
@@ -152,6 +157,17 @@ class Dispatcher:
             except Exception:
                 pass
             raise
+
+    def _miss_unapproved(self) -> None:
+        now = self.clock()
+        for row in claims.miss_unapproved(self.db, now):
+            outcome = Outcome(row.id, row.key, row.account, "missed",
+                              f"not approved in time: still awaiting approval {human_duration(now - row.due_at)} "
+                              f"after its due time, more than its 'late' allowance of "
+                              f"{human_duration(timedelta(seconds=row.late_seconds))}")
+            self.report.outcomes.append(outcome)
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
 
     @staticmethod
     def _settle_hint(claim: Claim) -> str:
@@ -266,6 +282,15 @@ class Dispatcher:
 
     # -- sending ---------------------------------------------------------------
     def _send_parts(self, claim: Claim, platform: Platform, info: AccountInfo) -> None:
+        changed = _changed_since_approval(claim)
+        if changed is not None:  # what was approved is not what would go out: nothing is sent
+            message = (f"the image {changed} changed after it was approved: run `campaign sync` and approve it "
+                       "again")
+            if claims.send_back_for_approval(self.db, claim, self.clock(), message):
+                self._outcome(claim, "awaiting_approval", message)
+            else:
+                self._outcome(claim, "lost", "another dispatcher took this post over")
+            return
         reply_target = None
         if claim.reply_to_url and 0 not in claim.done:
             try:
@@ -447,6 +472,20 @@ def _media_problem(part: dict, platform: str) -> str | None:
         why = problem(Path(media["path"]), platform)
         if why:
             return why
+    return None
+
+
+def _changed_since_approval(claim: Claim) -> str | None:
+    """The name of an image of a post that needed approval whose file no longer holds the content
+    it was approved with (by its sha256 in the payload), among the parts still to send; or None."""
+    if not claim.approvals_needed:
+        return None
+    from campaign.spec.media import changed_since_planned
+
+    for part in claim.parts[claim.next_part():]:
+        for media in part.get("media", ()):
+            if changed_since_planned(media):
+                return Path(media["path"]).name
     return None
 
 

@@ -1,6 +1,7 @@
 """What `campaign run --dry-run` shows: the queue walked exactly as Dispatcher.run_due would walk
 it at the same moment — the same "due" (claims.due_clause), late allowance, daily caps and
-credentials — without calling any platform."""
+credentials — without calling any platform. Posts awaiting approval are never posted: the dry run
+says which are already due (held) and which a run would mark missed (not approved in time)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ def preview(db: Database, now: datetime, environ: Mapping[str, str]) -> list[Pre
 
     known = load_accounts(db)
     abandoned, due = claims.due_now(db, now)
-    out = [Preview(row, "settle", "its sender stopped mid-send: the timeline is checked before anything else")
-           for row in abandoned]
+    out = [_unapproved(row, now) for row in claims.awaiting_due(db, now)]
+    out += [Preview(row, "settle", "its sender stopped mid-send: the timeline is checked before anything else")
+            for row in abandoned]
     held: set[str] = set()
     planned: dict[str, list[datetime]] = {}
     for row in due:
@@ -61,3 +63,13 @@ def preview(db: Database, now: datetime, environ: Mapping[str, str]) -> list[Pre
         out.append(Preview(row, "settle" if in_doubt else "post",
                            "an earlier attempt may have gone out: the timeline is checked first" if in_doubt else None))
     return out
+
+
+def _unapproved(row, now: datetime) -> Preview:
+    """A due post awaiting approval: held while its 'late' allowance lasts, then missed."""
+    late = timedelta(seconds=row.late_seconds)
+    if now > row.due_at + late:
+        return Preview(row, "missed", f"not approved in time: {human_duration(now - row.due_at)} after its due "
+                                      f"time, more than its 'late' allowance of {human_duration(late)}")
+    return Preview(row, "held", f"awaits approval ({row.approvals_needed} needed): 'campaign approvals', then "
+                                f"'campaign approve {row.id}'")

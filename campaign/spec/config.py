@@ -19,15 +19,18 @@ from campaign.spec.config_schedule import read_schedule
 from campaign.spec.media import inside as media_inside
 from campaign.spec.yamlfile import YList, YMap, load_yaml
 
-TOP_KEYS = ("timezone", "language", "late", "media_folder", "accounts", "campaigns", "notify")
+TOP_KEYS = ("timezone", "language", "late", "media_folder", "approval", "approvers", "accounts", "campaigns",
+            "notify")
 ACCOUNT_KEYS = ("platform", "handle", "instance", "max_per_day", "max_chars")
-CAMPAIGN_KEYS = ("name", "accounts", "timezone", "language", "vars", "utm", "late", "posts", "notify")
+CAMPAIGN_KEYS = ("name", "accounts", "timezone", "language", "vars", "utm", "late", "approval", "approvers", "posts",
+                 "notify")
 UTM_KEYS = ("source", "medium", "campaign", "content", "term", "hosts")
 POST_KEYS = ("id", "text", "variants", "thread", "media", "accounts", "at", "fold", "every", "on",
              "rrule", "from", "until", "count", "late")
 PART_KEYS = ("text", "media")
 MEDIA_KEYS = ("path", "alt")
 UTM_PLACEHOLDERS = ("platform", "account", "campaign", "post")
+APPROVAL_VALUES = ("required", "none")
 MAX_MEDIA = 4
 MAX_ALT = 1000  # X's limit; Mastodon and Bluesky allow more
 MAX_FILE_BYTES = 5_000_000  # refused before reading: parsing is slow and memory-hungry long before this
@@ -89,6 +92,7 @@ class _Reader:
         self.default_language: str | None = None
         self.timezone_given = False
         self.notify: list = []  # top-level and campaign targets, in file order
+        self.media_hashes: dict[Path, str | None] = {}  # each file hashed once, however many posts use it
 
     # -- generic helpers -------------------------------------------------
     def err(self, mark: Mark, message: str) -> None:
@@ -189,6 +193,33 @@ class _Reader:
     def media_roots(self) -> list[Path]:
         return [self.base] + ([self.media_folder] if self.media_folder else [])
 
+    def approval(self, node: YMap, inherited: tuple[bool, int], top: bool) -> tuple[bool, int]:
+        """`approval: required | none` and `approvers: N` beside it: (required, approvers). A campaign
+        inherits each from the top level and may override either."""
+        required, approvers = inherited
+        if "approval" in node:
+            value, mark = node["approval"], node.value_mark("approval")
+            if isinstance(value, str) and value.strip().lower() in APPROVAL_VALUES:
+                required = value.strip().lower() == "required"
+            elif isinstance(value, YMap):
+                self.err(mark, "approval must be 'required' or 'none'; for more than one approver write "
+                               "'approvers: 2' beside 'approval: required'")
+            elif isinstance(value, bool):
+                self.err(mark, f"approval must be 'required' or 'none', not {'yes' if value else 'no'} "
+                               "(true/false and yes/no are not used here)")
+            else:
+                self.err(mark, f"approval must be 'required' or 'none', not {value!r}"
+                               f"{did_you_mean(str(value), APPROVAL_VALUES)}")
+        if "approvers" in node:
+            count = self.whole(node, "approvers")
+            if count is not None:
+                approvers = count
+                if not required:
+                    where = "" if top or "approval" in node else " (here or at the top level)"
+                    self.err(node.key_mark("approvers"), f"'approvers: {count}' needs 'approval: required'{where}; "
+                                                         "without it posts go out unapproved")
+        return required, approvers
+
     def late(self, node: YMap, default: timedelta) -> timedelta:
         if "late" not in node:
             return default
@@ -210,6 +241,7 @@ class _Reader:
         self.timezone_given = "timezone" in root
         timezone = self.zone_name(root, "timezone", None)
         late = self.late(root, DEFAULT_LATE)
+        approval = self.approval(root, (False, 1), top=True)
         self.default_language = self.language(root, None)
         self.media_folder = self.folder(root, "media_folder")
         accounts = self.accounts(root)
@@ -220,7 +252,7 @@ class _Reader:
         elif self.mapping(node, root.value_mark("campaigns"), "'campaigns'") is not None:
             for cid, cnode in node.items():
                 campaign = self.campaign(str(cid), node.key_mark(cid), cnode, node.value_mark(cid),
-                                         timezone, late, accounts)
+                                         timezone, late, accounts, approval)
                 if campaign is not None:
                     campaigns[campaign.id] = campaign
         if "notify" in root:
@@ -271,7 +303,8 @@ class _Reader:
         return out
 
     def campaign(self, cid: str, kmark: Mark, node: Any, vmark: Mark, default_tz: str | None,
-                 default_late: timedelta, accounts: dict[str, Account]) -> Campaign | None:
+                 default_late: timedelta, accounts: dict[str, Account],
+                 default_approval: tuple[bool, int] = (False, 1)) -> Campaign | None:
         if not _ID.match(cid):
             self.err(kmark, f"campaign id '{cid}' may use letters, digits, '.', '_' and '-' only")
             return None
@@ -285,6 +318,7 @@ class _Reader:
             self.err(node.mark, f"campaign '{cid}' has no time zone: add 'timezone: Europe/Amsterdam' "
                                 "at the top of the file or in the campaign")
         late = self.late(node, default_late)
+        required, approvers = self.approval(node, default_approval, top=False)
         language = self.language(node, self.default_language)
         campaign_accounts = self.account_refs(node, accounts)
         self.campaign_names_accounts = "accounts" in node
@@ -313,7 +347,8 @@ class _Reader:
                 posts.append(post)
         if tz is None:
             return None
-        return Campaign(cid, name, tz, campaign_accounts, variables, utm, tuple(posts), kmark, language)
+        return Campaign(cid, name, tz, campaign_accounts, variables, utm, tuple(posts), kmark, language,
+                        approvers if required else 0)
 
     def account_refs(self, node: YMap, accounts: dict[str, Account]) -> tuple[str, ...]:
         out = []
@@ -486,7 +521,8 @@ class _Reader:
             if path is None:
                 continue
             full = (self.base / path).resolve()
-            if not full.is_file():
+            exists = full.is_file()
+            if not exists:
                 self.err(item.value_mark("path"), f"media file '{path}' not found (looked in {full.parent})")
             elif not media_inside(full, self.media_roots()):
                 # posts.yaml is reviewed in git; what it uploads must be reviewed with it.
@@ -497,8 +533,19 @@ class _Reader:
             if alt is not None and len(alt) > MAX_ALT:
                 self.err(item.value_mark("alt"), f"alt text is {len(alt)} characters; X allows {MAX_ALT}")
             if alt is not None:
-                out.append(Media(full, alt, imark))
+                out.append(Media(full, alt, imark, self.media_hash(full) if exists else None))
         return tuple(out)
+
+    def media_hash(self, path: Path) -> str | None:
+        """The file's SHA-256, once per path; None when it cannot be read (plan.check_media says why)."""
+        if path not in self.media_hashes:
+            from campaign.spec.media import sha256
+
+            try:
+                self.media_hashes[path] = sha256(path)
+            except OSError:
+                self.media_hashes[path] = None
+        return self.media_hashes[path]
 
     def schedule(self, node: YMap) -> Schedule | None:
         return read_schedule(self, node)

@@ -37,6 +37,28 @@ def sniff(path: Path) -> str | None:
     return None
 
 
+def sha256(path: Path) -> str:
+    """The file's content as a SHA-256 hex digest: what an approval of a post with this file was given
+    on (raises OSError when it cannot be read)."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def changed_since_planned(media: dict) -> bool:
+    """Whether a payload's media entry ({"path", "alt", "sha256"}) no longer holds the content it was
+    planned (and approved) with: a different file under the same name, or one that cannot be read.
+    An entry without a sha256 (queued before it was recorded) is not compared."""
+    expected = media.get("sha256")
+    if not expected:
+        return False
+    try:
+        return sha256(Path(media["path"])) != expected
+    except OSError:
+        return True
+
+
 def inside(path: Path, roots: list[Path]) -> bool:
     """Whether `path`, with every symlink followed, lies in one of `roots`."""
     real = path.resolve()

@@ -29,6 +29,7 @@ class Media:
     path: Path
     alt: str
     mark: Mark = Mark()
+    sha256: str | None = None  # of the file's content when posts.yaml was read; None: unreadable
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Campaign:
     posts: tuple[Post, ...]
     mark: Mark = Mark()
     language: str | None = None  # BCP 47, passed to Mastodon and Bluesky
+    # How many distinct people must approve each post before it is sent (0: no approval).
+    approvals_needed: int = 0
 
 
 @dataclass(frozen=True)

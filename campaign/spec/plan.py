@@ -11,6 +11,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from campaign.spec import config, schedule as sched
 from campaign.errors import CampaignError, ConfigError
@@ -26,10 +27,16 @@ MAX_OCCURRENCES_PER_FILE = 100_000
 FAR_TOO_LONG = 10
 
 
+class PlannedMedia(NamedTuple):
+    path: str  # absolute
+    alt: str
+    sha256: str | None  # of the content when posts.yaml was read: an approval holds for this file only
+
+
 @dataclass(frozen=True)
 class PlannedPart:
     text: str
-    media: tuple[tuple[str, str], ...]  # (absolute path, alt text)
+    media: tuple[PlannedMedia, ...]
     length: int
 
 
@@ -51,6 +58,7 @@ class Occurrence:
     late: timedelta
     mark: Mark
     language: str | None = None
+    approvals_needed: int = 0  # distinct people who must approve this content before it is sent
 
     @property
     def text(self) -> str:
@@ -58,7 +66,8 @@ class Occurrence:
 
     def payload(self) -> dict:
         """What the queue stores and the dispatcher posts."""
-        payload = {"parts": [{"text": p.text, "media": [{"path": m, "alt": a} for m, a in p.media]}
+        payload = {"parts": [{"text": p.text, "media": [{"path": m.path, "alt": m.alt, "sha256": m.sha256}
+                                                        for m in p.media]}
                              for p in self.parts]}
         if self.language:
             payload["language"] = self.language
@@ -173,6 +182,7 @@ def _expand_post(campaign: Campaign, post: Post, accounts: dict[str, Account], t
                 due_at=placed.utc, local_time=placed.utc.astimezone(tz), timezone=campaign.timezone,
                 index=index, variant=variant_index, parts=parts,
                 limit=_limit(account), late=post.late, mark=post.text_mark, language=campaign.language,
+                approvals_needed=campaign.approvals_needed,
             )
     if recurring:
         _check_fired(post, produced, problems)
@@ -195,7 +205,7 @@ def _limit(account: Account) -> int:
 
 def _plan_part(part, campaign: Campaign, post: Post, account: Account) -> PlannedPart:
     text = fill(part.text, campaign.vars)
-    media = tuple((str(m.path), m.alt) for m in part.media)
+    media = tuple(PlannedMedia(str(m.path), m.alt, m.sha256) for m in part.media)
     if len(text) > FAR_TOO_LONG * _limit(account):
         return PlannedPart(text, media, len(text))
     if campaign.utm is not None:
@@ -212,7 +222,7 @@ def check_media(occurrences: list[Occurrence], problems: ProblemList) -> None:
     seen = set()
     for occ in occurrences:
         for part in occ.parts:
-            for path, _alt in part.media:
+            for path, _alt, _sha256 in part.media:
                 if (path, occ.platform) in seen:
                     continue
                 seen.add((path, occ.platform))
