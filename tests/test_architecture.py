@@ -28,6 +28,21 @@ def test_campaign_never_imports_archive():
     assert offenders == []
 
 
+def test_neither_campaign_nor_archive_imports_the_web_workspace():
+    """web imports campaign and archive; `campaign web` reaches it only by name (LAZY_COMMANDS)."""
+    offenders = [str(path.relative_to(ROOT)) for package in ("campaign", "archive")
+                 for path in (ROOT / package).rglob("*.py")
+                 if any(name == "web" or name.startswith("web.") for name in imported_modules(path))]
+    assert offenders == []
+
+
+def test_starting_the_cli_loads_no_web_framework():
+    code = ("import sys, campaign.cli; heavy = {'web', 'starlette', 'uvicorn', 'jinja2', 'argon2', 'icalendar'};"
+            " print(sorted(heavy & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_no_module_imports_another_packages_cli():
     """archive may use campaign's library, never its CLI; campaign never imports archive at all."""
     offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "archive").rglob("*.py")
@@ -54,9 +69,13 @@ def test_starting_the_cli_imports_no_platform_library():
 
 
 def test_readme_documents_every_command():
+    import click
+
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = []
-    for name, command in main.commands.items():
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
         if f"campaign {name}" not in readme:
             missing.append(name)
         for sub in getattr(command, "commands", {}):
