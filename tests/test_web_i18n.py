@@ -20,15 +20,28 @@ def used_messages() -> dict[str, str]:
     return found
 
 
-def dutch_catalogue() -> dict[str, object]:
-    messages = {}
+def dutch_entries() -> list[tuple[str, str, object]]:
+    """(catalogue file, message id, translation) of every Dutch entry."""
+    entries = []
     for po_file in sorted((WEB / "locale" / "nl" / "LC_MESSAGES").glob("*.po")):
         with po_file.open("rb") as handle:
             for message in read_po(handle):
                 if message.id:
                     key = message.id if isinstance(message.id, str) else message.id[0]
-                    messages[key] = message.string
-    return messages
+                    entries.append((po_file.name, key, message.string))
+    return entries
+
+
+def dutch_catalogue() -> dict[str, object]:
+    return {key: string for _file, key, string in dutch_entries()}
+
+
+def test_each_text_is_translated_in_one_catalogue_only():
+    """A text used by several pages lives in common.po, so one change of wording reaches every page."""
+    files: dict[str, list[str]] = {}
+    for name, key, _string in dutch_entries():
+        files.setdefault(key, []).append(name)
+    assert {key: names for key, names in files.items() if len(names) > 1} == {}
 
 
 def test_every_workspace_text_has_a_dutch_translation():
