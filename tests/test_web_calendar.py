@@ -430,7 +430,7 @@ def test_subscribe_page_lists_absolute_links_and_explains_outlook(http):
     urls = feed_urls(http)
     assert set(urls) == {"Alle campagnes", "Lente", "New York"}
     assert all(url.startswith("http://testserver/ics/") and url.endswith(".ics") for url in urls.values())
-    assert "/ics/all/" in urls["Alle campagnes"] and "/ics/lente/" in urls["Lente"]
+    assert "/ics/all/" in urls["Alle campagnes"] and "/ics/campaign/lente/" in urls["Lente"]
     page_text = http.get("/calendar/subscribe").text
     assert "Agenda toevoegen → Abonneren via internet" in page_text and "<script" not in page_text
 
@@ -499,11 +499,12 @@ def test_a_wrong_token_or_unknown_scope_is_the_same_404(app, http):
     good = urlsplit(urls["Lente"]).path
     anonymous = client(app)
     wrong_token = anonymous.get(good[:-8] + ("0000" if not good.endswith("0000.ics") else "1111") + ".ics")
-    unknown_scope = anonymous.get(f"/ics/herfst/{feed_token(SECRET, 'herfst')}.ics")
-    other_scope = anonymous.get(good.replace("/ics/lente/", "/ics/ny/"))
-    odd = anonymous.get("/ics/lente/%C3%A9%C3%A9.ics")
-    undecodable = anonymous.get("/ics/%ff/0123.ics")
-    for response in (wrong_token, unknown_scope, other_scope, odd, undecodable):
+    unknown_scope = anonymous.get(f"/ics/campaign/herfst/{feed_token(SECRET, 'herfst')}.ics")
+    other_scope = anonymous.get(good.replace("/ics/campaign/lente/", "/ics/campaign/ny/"))
+    all_with_a_campaigns_token = anonymous.get(f"/ics/all/{good.rsplit('/', 1)[1]}")
+    odd = anonymous.get("/ics/campaign/lente/%C3%A9%C3%A9.ics")
+    undecodable = anonymous.get("/ics/campaign/%ff/0123.ics")
+    for response in (wrong_token, unknown_scope, other_scope, all_with_a_campaigns_token, odd, undecodable):
         assert response.status_code == 404
         assert response.text == wrong_token.text
         assert response.headers["content-type"] == wrong_token.headers["content-type"]
@@ -512,9 +513,9 @@ def test_a_wrong_token_or_unknown_scope_is_the_same_404(app, http):
 def test_the_token_differs_per_scope_and_per_secret():
     from web.subscribe import feed_token
 
-    tokens = {feed_token(SECRET, scope) for scope in ("all", "lente", "ny")}
-    assert len(tokens) == 3 and all(len(t) == 32 for t in tokens)
-    assert feed_token(b"another secret of sufficient length!!", "all") != feed_token(SECRET, "all")
+    tokens = {feed_token(SECRET, scope) for scope in (None, "all", "lente", "ny")}
+    assert len(tokens) == 4 and all(len(t) == 32 for t in tokens), "a campaign called 'all' is not all campaigns"
+    assert feed_token(b"another secret of sufficient length!!", None) != feed_token(SECRET, None)
 
 
 def test_the_feed_covers_90_days_back_to_400_days_ahead(app, http, db):

@@ -288,6 +288,30 @@ def test_an_editor_retries_a_failed_post(world, db, problems):
     assert failed not in post_links(confirmed.split("</p>", 3)[-1])  # listed no more (only in the confirmation)
 
 
+def test_a_retry_from_the_posts_own_page_returns_there_with_the_outcome(world, db, problems):
+    http = signed_in_client(world, "editor")
+    failed = problems["failed"]
+    response = http.post(f"/posts/{failed}/retry", data={"csrf": csrf(http, f"/posts/{failed}"),
+                                                          "next": f"/posts/{failed}"})
+    assert response.headers["location"] == f"/posts/{failed}?done=retried&id={failed}"
+    assert f"Bericht #{failed} staat weer in de wachtrij" in http.get(response.headers["location"]).text
+    evil = http.post(f"/posts/{problems['unknown']}/acknowledge",
+                     data={"csrf": csrf(http, "/problems"), "next": "//evil.example/"})
+    assert evil.headers["location"].startswith("/?done=acknowledged"), "never back to another site"
+
+
+def test_retrying_a_post_that_needs_approval_says_it_waits_for_approval(world, db, problems):
+    missed = problems["missed"]
+    with db.transaction(write=True) as connection:
+        connection.execute(update(scheduled_posts).where(scheduled_posts.c.id == missed).values(approvals_needed=1))
+    http = signed_in_client(world, "editor")
+    response = http.post(f"/posts/{missed}/retry", data={"csrf": csrf(http, "/problems")})
+    assert response.headers["location"] == f"/problems?done=retried_awaiting&id={missed}"
+    assert row(db, missed).state == "awaiting_approval"
+    page = http.get(response.headers["location"]).text
+    assert "moet eerst worden goedgekeurd" in page and "staat weer in de wachtrij" not in page
+
+
 def test_retrying_a_post_in_the_wrong_state_is_refused_with_the_clis_message(world, db, problems):
     http = signed_in_client(world, "editor")
     sent = daily(db, "tas_m", 5)

@@ -25,6 +25,7 @@ from campaign.queue.status import history as sent_history
 from campaign.queue.tables import PROBLEM_STATES, accounts, campaigns, scheduled_posts, sent_parts
 from web.app import _t, action, page, refuse, render, see_other, workspace
 from web.calendar import STATE_LABELS
+from web.notices import back_to, notice, with_flags
 
 
 PER_PAGE = 50
@@ -33,7 +34,6 @@ TEXT_LENGTH = 120  # characters of a post's first part shown in a list
 MAX_URL_LENGTH = 500  # remote_url's column
 PLATFORM_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
 # What the confirmation after an action may say: only these flags are read back from the query.
-DONE = ("retried", "sent", "not_sent", "acknowledged", "unchanged")
 
 posts = scheduled_posts.c
 
@@ -249,17 +249,14 @@ def problems_page(request: Request) -> Response:
     everything = query.get("all") == "1"
     number = page_number(query.get("page"))
     rows, total = _problems(ws.db, everything=everything, number=number)
-    done = query.get("done") if query.get("done") in DONE else None
-    done_id = int(query["id"]) if done and (query.get("id") or "").isdigit() and len(query["id"]) < 12 else None
-    return render(request, "problems.html", rows=rows, everything=everything, done=done if done_id else None,
-                  done_id=done_id, state_labels=STATE_LABELS, pager=pager(request, number, total))
+    return render(request, "problems.html", rows=rows, everything=everything, notice=notice(request),
+                  state_labels=STATE_LABELS, pager=pager(request, number, total))
 
 
 def _back(form, flag: str, post_id: int) -> Response:
-    values = [("done", flag), ("id", str(post_id))]
-    if form.get("all") == "1":
-        values.insert(0, ("all", "1"))
-    return see_other("/problems?" + urlencode(values))
+    """Back to the form's page (the problems list, or the post's own page) with the outcome."""
+    default = "/problems?all=1" if form.get("all") == "1" else "/problems"
+    return see_other(with_flags(back_to(form, default), done=flag, id=post_id))
 
 
 def _refused(request: Request, error: CampaignError) -> Response:
@@ -275,10 +272,11 @@ def _one(request: Request) -> manual.Selection:
 def retry(request: Request, form) -> Response:
     ws = workspace(request)
     try:
-        ids = manual.retry_many(ws.db, _one(request), ws.now())
+        states = manual.retry_many(ws.db, _one(request), ws.now())
     except CampaignError as error:
         return _refused(request, error)
-    return _back(form, "retried" if ids else "unchanged", request.path_params["post_id"])
+    flag = "unchanged" if not states else "retried" if "queued" in states.values() else "retried_awaiting"
+    return _back(form, flag, request.path_params["post_id"])
 
 
 @action("editor")

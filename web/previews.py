@@ -28,7 +28,8 @@ from campaign.preview import STYLESHEET, fragment, load_view, standalone_html, t
 from campaign.queue import approvals as approval_library
 from campaign.queue.tables import PROBLEM_STATES, accounts, campaigns, scheduled_posts
 from web.app import _t, locale_of, page, refuse, render, workspace
-from web.approvals import MAX_REASON, notice
+from web.approvals import MAX_REASON
+from web.notices import notice
 from web.calendar import ACCOUNT_COLOURS, STATE_LABELS
 
 MB = 1_000_000

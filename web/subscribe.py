@@ -30,7 +30,6 @@ from web import i18n
 from web.app import page, render, workspace
 from web.calendar import STATE_LABELS, Filters, excerpt, grid_zone, known
 
-ALL = "all"
 TOKEN_LENGTH = 32
 PAST = timedelta(days=90)
 AHEAD = timedelta(days=400)
@@ -45,13 +44,16 @@ CACHED_EVENTS = 50_000
 posts = scheduled_posts.c
 
 
-def feed_token(secret: bytes, scope: str) -> str:
-    message = b"ics\0" + scope.encode("utf-8", "surrogateescape")
+def feed_token(secret: bytes, campaign: str | None) -> str:
+    """The key of the feed of one campaign, or of all of them (None): the two kinds never collide,
+    whatever a campaign is called."""
+    message = b"ics\0all" if campaign is None else b"ics\0campaign\0" + campaign.encode("utf-8", "surrogateescape")
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:TOKEN_LENGTH]
 
 
-def feed_path(secret: bytes, scope: str) -> str:
-    return f"ics/{quote(scope, safe='')}/{feed_token(secret, scope)}.ics"
+def feed_path(secret: bytes, campaign: str | None) -> str:
+    token = feed_token(secret, campaign)
+    return f"ics/all/{token}.ics" if campaign is None else f"ics/campaign/{quote(campaign, safe='')}/{token}.ics"
 
 
 def _campaigns(db) -> list:
@@ -64,7 +66,7 @@ def _campaigns(db) -> list:
 def subscribe(request: Request) -> Response:
     ws = workspace(request)
     base = str(request.base_url)
-    feeds = [(None, base + feed_path(ws.secret, ALL))]
+    feeds = [(None, base + feed_path(ws.secret, None))]
     feeds += [(row.name, base + feed_path(ws.secret, row.id)) for row in _campaigns(ws.db)]
     return render(request, "subscribe.html", feeds=feeds)
 
@@ -73,9 +75,9 @@ NOT_FOUND = "Not found\n"
 
 
 async def feed(request: Request) -> Response:
-    """GET /ics/<scope>/<token>.ics: no session, the token is the key."""
+    """GET /ics/all/<token>.ics and /ics/campaign/<id>/<token>.ics: no session, the token is the key."""
     ws = workspace(request)
-    scope, given = request.path_params["scope"], request.path_params["token"]
+    scope, given = request.path_params.get("scope"), request.path_params["token"]
     if not hmac.compare_digest(feed_token(ws.secret, scope).encode(), given.encode("utf-8", "surrogateescape")):
         return PlainTextResponse(NOT_FOUND, status_code=404)
     locale = i18n.choose_locale(None, request.headers.get("accept-language"))
@@ -83,16 +85,17 @@ async def feed(request: Request) -> Response:
     if body is None:
         return PlainTextResponse(NOT_FOUND, status_code=404)
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": f'inline; filename="praatmee-{quote(scope, safe="")}.ics"'})
+        "Content-Disposition": f'inline; filename="praatmee-{quote(scope or "all", safe="")}.ics"'})
 
 
-def build_feed(ws, scope: str, base: str, locale: str) -> bytes | None:
-    """The feed's ICS text, or None when the scope is no campaign (any more)."""
+def build_feed(ws, scope: str | None, base: str, locale: str) -> bytes | None:
+    """The feed's ICS text (scope: a campaign id, None for all), or None for a campaign that no
+    longer exists."""
     from icalendar import Calendar
 
     catalogue = i18n.translations(locale)
     queue = known(ws.db)
-    if scope == ALL:
+    if scope is None:
         name = catalogue.gettext("Praat mee: all campaigns")
         zone = grid_zone(Filters(), queue, ws.posts_file)
     elif scope in queue.campaigns:
@@ -104,7 +107,7 @@ def build_feed(ws, scope: str, base: str, locale: str) -> bytes | None:
     query = (select(posts.id, posts.key, posts.account, posts.due_at, posts.state, posts.payload, posts.updated_at)
              .where(posts.state.in_(FEED_STATES), posts.due_at >= now - PAST, posts.due_at <= now + AHEAD)
              .order_by(posts.due_at, posts.id))
-    if scope != ALL:
+    if scope is not None:
         query = query.where(posts.campaign_id == scope)
     with ws.db.transaction() as connection:
         rows = connection.execute(query).all()
@@ -172,5 +175,6 @@ def _event(uid: str, stamp, start, summary: str, description: str, url: str, lab
 
 routes = [
     Route("/calendar/subscribe", subscribe),
-    Route("/ics/{scope}/{token}.ics", feed),
+    Route("/ics/all/{token}.ics", feed),
+    Route("/ics/campaign/{scope}/{token}.ics", feed),
 ]
