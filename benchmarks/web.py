@@ -12,9 +12,11 @@ check is included), each request `--web-samples` times after a few untimed ones:
     GET /calendar?month=…            the same month filtered to one campaign
     GET /calendar?view=week&week=…   the busiest week
     the month's query and placing the posts on their days, without rendering (web.calendar.entries_by_day)
+    GET /history, its last page      sent posts with their links, 50 per page
+    GET /problems                    failed posts with their message and actions
     GET /ics/all/<token>.ics         the whole feed (fewer samples: it holds every post), with each
                                      event's text cached as a running workspace has it, and without
-Goal: median month view ≤ 100 ms.
+Goals: median month view ≤ 100 ms, median history page ≤ 100 ms.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from typing import Callable
 from . import BenchmarkError, Goal, Timing
 
 MONTH_GOAL_MS = 100.0
+HISTORY_GOAL_MS = 100.0
 SAMPLES = 30
 WARMUP = 3
 FEED_SAMPLES = 5
@@ -149,7 +152,8 @@ def _measure(backend: str, url: str, posts: Path, now: datetime, samples: int) -
     synced = time.perf_counter() - started
     try:
         with db.transaction() as connection:
-            rows = connection.execute(select(scheduled_posts.c.due_at, scheduled_posts.c.campaign_id)).all()
+            rows = connection.execute(select(scheduled_posts.c.due_at, scheduled_posts.c.campaign_id,
+                                             scheduled_posts.c.state)).all()
         zone = cal.ZoneInfo(plan.file.campaigns[next(iter(plan.file.campaigns))].timezone)
         months = Counter(row.due_at.astimezone(zone).strftime("%Y-%m") for row in rows)
         weeks = Counter(cal.iso_week(row.due_at.astimezone(zone).date()) for row in rows)
@@ -165,7 +169,9 @@ def _measure(backend: str, url: str, posts: Path, now: datetime, samples: int) -
         first = date.fromisoformat(month + "-01")
         last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         known = cal.known(db)
-        feed_events = http.get("/" + feed_path(SECRET, "all")).content.count(b"BEGIN:VEVENT")
+        feed_events = http.get("/" + feed_path(SECRET, None)).content.count(b"BEGIN:VEVENT")
+        sent = sum(1 for row in rows if row.state == "sent")
+        last_page = max(1, -(-sent // 50))
 
         _say(f"{backend}: timing, {samples} requests per page")
         label = f"{backend}: "
@@ -176,18 +182,24 @@ def _measure(backend: str, url: str, posts: Path, now: datetime, samples: int) -
                    _get(http, f"/calendar?month={month}&campaign={campaign}"), samples, WARMUP),
             _timed(f"{label}week view, {week} ({in_week:,} posts)", _get(http, f"/calendar?view=week&week={week}"),
                    samples, WARMUP),
+            _timed(f"{label}history, newest sent ({sent:,} sent posts)", _get(http, "/history"), samples, WARMUP),
+            _timed(f"{label}history, oldest page ({last_page})", _get(http, f"/history?page={last_page}"),
+                   samples, WARMUP),
+            _timed(f"{label}problems (failed posts)", _get(http, "/problems"), samples, WARMUP),
             _timed(f"{label}  of the month: query and days only",
                    lambda: cal.entries_by_day(db, first, last, cal.Filters(), known), samples, WARMUP),
             _timed(f"{label}ICS feed, all campaigns ({feed_events:,} events)",
-                   _get(http, "/" + feed_path(SECRET, "all")), FEED_SAMPLES, 1),
+                   _get(http, "/" + feed_path(SECRET, None)), FEED_SAMPLES, 1),
             _timed(f"{label}  the same, events not cached (a new process)",
-                   lambda: (event_cache.clear(), _get(http, "/" + feed_path(SECRET, "all"))()), COLD_SAMPLES, 0),
+                   lambda: (event_cache.clear(), _get(http, "/" + feed_path(SECRET, None))()), COLD_SAMPLES, 0),
         ]
         info = {f"{backend} queue": f"{len(rows):,} occurrences (sync {synced:.1f} s); busiest month {month} with "
                                     f"{in_month:,}, busiest week {week} with {in_week:,}; month page {size:,} bytes"}
         month_ms = 1000 * timings[0].median
         goals = [Goal(f"{backend}: month view, median server time", month_ms, MONTH_GOAL_MS, " ms",
-                      note=f"min {1000 * timings[0].min:.1f} ms; {in_month:,} posts in the month")]
+                      note=f"min {1000 * timings[0].min:.1f} ms; {in_month:,} posts in the month"),
+                 Goal(f"{backend}: history page, median server time", 1000 * timings[3].median, HISTORY_GOAL_MS,
+                      " ms", note=f"min {1000 * timings[3].min:.1f} ms; newest 50 of {sent:,} sent posts")]
         return info, {t.label: t.as_dict() for t in timings}, goals
     finally:
         db.engine.dispose()
