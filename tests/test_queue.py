@@ -119,3 +119,30 @@ def test_locked_database_is_reported_and_nothing_is_half_written(tmp_path, basic
         blocker.rollback()
         blocker.close()
     assert rows(Database(url)) == {}
+
+
+def test_a_post_with_an_image_sent_before_images_were_hashed_is_not_taken_for_an_edited_one(db, tmp_path, now):
+    from campaign.queue.sync import content_hash
+
+    (tmp_path / "deur.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    posts = tmp_path / "posts.yaml"
+    posts.write_text("timezone: Europe/Amsterdam\naccounts:\n  tas: {platform: x, handle: teamsaantstuur}\n"
+                     "campaigns:\n  c:\n    accounts: [tas]\n    posts:\n"
+                     "      - {id: foto, at: 2027-01-18 10:00, text: 'De deur', media: [{path: deur.png, alt: 'Een rode deur van het stadskantoor'}]}\n",
+                     encoding="utf-8")
+    plan = load_plan(posts)
+    sync(db, plan, now)
+    [occurrence] = plan.occurrences
+    assert occurrence.payload()["parts"][0]["media"][0]["sha256"]
+    with db.transaction(write=True) as connection:  # as an older version recorded it when it was sent
+        connection.execute(update(scheduled_posts).values(
+            state="sent", remote_id="1", content_hash=content_hash(occurrence, media_digests=False)))
+    posts.write_text(posts.read_text(encoding="utf-8") + "      - {id: later, at: 2027-01-19 10:00, text: 'Later'}\n",
+                     encoding="utf-8")
+    assert sync(db, load_plan(posts), now).edited_after_sending == []
+    # sent now, with the image's digest recorded: replacing the image is an edit after sending
+    with db.transaction(write=True) as connection:
+        connection.execute(update(scheduled_posts).where(scheduled_posts.c.key == "c/foto/tas")
+                           .values(content_hash=content_hash(occurrence)))
+    (tmp_path / "deur.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\1" * 64)
+    assert sync(db, load_plan(posts), now).edited_after_sending == ["c/foto/tas"]

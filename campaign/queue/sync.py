@@ -62,12 +62,19 @@ class SyncSummary:
         return text
 
 
-def content_hash(occ: Occurrence) -> str:
+def content_hash(occ: Occurrence, *, media_digests: bool = True) -> str:
+    """What an approval is pinned to: account, time, lateness, variant and payload (text, media
+    with their SHA-256). Without media_digests: the hash as plan format 1 made it, before media
+    files were hashed, so posts sent before that are not taken for edited ones."""
     import hashlib
     import json
 
+    payload = occ.payload()
+    if not media_digests:
+        payload = {**payload, "parts": [{**part, "media": [{k: v for k, v in m.items() if k != "sha256"}
+                                                           for m in part["media"]]} for part in payload["parts"]]}
     blob = json.dumps([occ.account, occ.due_at.isoformat(), occ.local_time.isoformat(),
-                       int(occ.late.total_seconds()), occ.variant, occ.payload()],
+                       int(occ.late.total_seconds()), occ.variant, payload],
                       sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -197,7 +204,7 @@ def sync(db: Database, plan: Plan, now: datetime, *, fingerprint: str | None = N
                 was.append(state)
             else:
                 summary.history += 1
-                if digest != values["content_hash"]:
+                if digest != values["content_hash"] and digest != content_hash(occ, media_digests=False):
                     summary.edited_after_sending.append(occ.key)
         _derive_states(connection, updates)
         for values, state in zip(updates, was):
