@@ -44,6 +44,28 @@ class BenchmarkError(Exception):
 
 # -- discovery -------------------------------------------------------------
 
+POSTGRES_ADMIN = os.environ.get("CAMPAIGN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def postgres_database(name: str, action: str) -> str:
+    """Create (action "create", after dropping a leftover) or drop a benchmark's own PostgreSQL
+    database on the server of CAMPAIGN_BENCH_POSTGRES; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            if action == "create":
+                connection.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as error:
+        raise BenchmarkError(f"PostgreSQL at {POSTGRES_ADMIN} is not usable: {error}") from None
+    finally:
+        engine.dispose()
+    return make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
 def available() -> dict[str, str]:
     """Benchmark name → module name, in alphabetical order."""
     names = sorted(info.name for info in pkgutil.iter_modules(__path__)

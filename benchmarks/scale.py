@@ -14,33 +14,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import BenchmarkError, clean_env, entry_point, run_checked
+from . import BenchmarkError, postgres_database, clean_env, entry_point, run_checked
 from .dispatch import FakeProcess, build_due
 
-ADMIN = os.environ.get("CAMPAIGN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 POSTS = 1000
 COUNTS = (1, 2, 4, 8)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale-posts", type=int, default=POSTS, help="posts per measurement (default 1000)")
-
-
-def _database(name: str, action: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            if action == "create":
-                connection.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as error:
-        raise BenchmarkError(f"PostgreSQL at {ADMIN} is not usable: {error}") from None
-    finally:
-        engine.dispose()
-    return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def _claim_latency(url: str, samples: int = 300) -> dict:
@@ -67,12 +49,12 @@ def run(args: argparse.Namespace) -> dict:
     n = getattr(args, "scale_posts", POSTS)
     folder = Path(tempfile.mkdtemp(prefix="praatmee-bench-scale-"))
     name = f"praatmee_bench_{os.getpid()}"
-    url = _database(name, "create")
+    url = postgres_database(name, "create")
     fake = FakeProcess("mastodon", folder)
     info, timings = {"posts": n, "cpus": os.cpu_count()}, {}
     try:
         for count in COUNTS:
-            url = _database(name, "create")
+            url = postgres_database(name, "create")
             fake.command("reset")
             text, environ = build_due("mastodon", fake.info, n, datetime.now(timezone.utc))
             posts = folder / "posts.yaml"
@@ -93,13 +75,13 @@ def run(args: argparse.Namespace) -> dict:
             info[f"dispatchers_{count}_posts_per_s"] = round(n / elapsed, 1)
             if count == 1:
                 fake.command("reset")
-                url = _database(name, "create")
+                url = postgres_database(name, "create")
                 run_checked([entry_point("campaign"), "sync", str(posts), "--db", url], cwd=folder, env=env,
                             what="sync")
                 info.update(_claim_latency(url))
     finally:
         fake.stop()
-        _database(name, "drop")
+        postgres_database(name, "drop")
         shutil.rmtree(folder, ignore_errors=True)
     return {"title": f"dispatch throughput on PostgreSQL, {n} posts to a loopback fake Mastodon "
                      f"(this machine has {os.cpu_count()} cores)",

@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-from . import BenchmarkError, Goal, Timing
+from . import BenchmarkError, postgres_database, Goal, Timing
 
 MONTH_GOAL_MS = 100.0
 HISTORY_GOAL_MS = 100.0
@@ -43,7 +43,6 @@ FEED_SAMPLES = 5
 COLD_SAMPLES = 3
 SECRET = b"benchmark secret, long enough for the workspace signing key"
 PASSWORD = "benchmark password of the viewer"
-POSTGRES_ADMIN = os.environ.get("CAMPAIGN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,23 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _say(message: str) -> None:
     print(f"  web: {message}", file=sys.stderr, flush=True)
-
-
-def _postgres(name: str, action: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            if action == "create":
-                connection.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as error:
-        raise BenchmarkError(f"PostgreSQL at {POSTGRES_ADMIN} is not usable: {error}") from None
-    finally:
-        engine.dispose()
-    return make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def _fill(url: str, posts: Path, now: datetime):
@@ -223,7 +205,7 @@ def run(args: argparse.Namespace) -> dict:
         backends = [("SQLite", f"sqlite:///{folder / 'queue.db'}")]
         name = f"praatmee_bench_web_{os.getpid()}"
         if getattr(args, "web_postgres", False):
-            backends.append(("PostgreSQL", _postgres(name, "create")))
+            backends.append(("PostgreSQL", postgres_database(name, "create")))
         try:
             for backend, url in backends:
                 part_info, part_timings, part_goals = _measure(backend, url, posts, now, samples)
@@ -232,7 +214,7 @@ def run(args: argparse.Namespace) -> dict:
                 goals += part_goals
         finally:
             if len(backends) > 1:
-                _postgres(name, "drop")
+                postgres_database(name, "drop")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if hasattr(os, "getloadavg"):
