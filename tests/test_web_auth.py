@@ -201,3 +201,11 @@ def test_users_from_the_command_line(tmp_path):
     missing = campaign("users", "remove", "anna")
     assert missing.exit_code == 2 and "no user 'anna'" in missing.output
     assert b"lang genoeg" not in database.read_bytes()
+
+
+def test_a_form_too_big_to_read_is_a_clear_400_not_a_crash(app):
+    http = signed_in_client(app, "viewer")
+    response = http.post("/logout", files={f"field{n}": (None, "x") for n in range(1001)})
+    assert response.status_code == 400
+    assert "Dit verzoek kon niet worden verwerkt." in response.text and "Traceback" not in response.text
+    assert http.get("/calendar").status_code == 200, "and nothing happened: still signed in"

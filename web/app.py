@@ -222,11 +222,13 @@ def home(request: Request) -> Response:
     return see_other("/calendar")
 
 
-async def not_found(request: Request, exc: HTTPException):
+async def http_error(request: Request, exc: HTTPException):
     if exc.status_code == 405:
         return PlainTextResponse("Method not allowed", status_code=405)
     await _load_session(request)
-    return refuse(request, exc.status_code, _t(request, "This page does not exist."))
+    if exc.status_code == 404:
+        return refuse(request, 404, _t(request, "This page does not exist."))
+    return refuse(request, exc.status_code, _t(request, "This request could not be handled."))
 
 
 async def server_error(request: Request, exc: Exception):
@@ -268,6 +270,6 @@ def create_app(ws: Workspace) -> Starlette:
         routes += importlib.import_module(name).routes
     routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
-                    exception_handlers={HTTPException: not_found, Exception: server_error})
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.workspace = ws
     return app
