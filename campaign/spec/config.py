@@ -14,6 +14,7 @@ from campaign.spec.model import (DEFAULT_LATE, PLATFORMS, Account, Campaign, Cam
                                  Schedule, Utm)
 from campaign.spec.problems import Mark, ProblemList, did_you_mean
 from campaign.spec.text import TemplateError, host_of, template_fields
+from campaign.spec.config_approval import read_approval
 from campaign.spec.config_notify import read_notify
 from campaign.spec.config_schedule import read_schedule
 from campaign.spec.media import inside as media_inside
@@ -30,7 +31,6 @@ POST_KEYS = ("id", "text", "variants", "thread", "media", "accounts", "at", "fol
 PART_KEYS = ("text", "media")
 MEDIA_KEYS = ("path", "alt")
 UTM_PLACEHOLDERS = ("platform", "account", "campaign", "post")
-APPROVAL_VALUES = ("required", "none")
 MAX_MEDIA = 4
 MAX_ALT = 1000  # X's limit; Mastodon and Bluesky allow more
 MAX_FILE_BYTES = 5_000_000  # refused before reading: parsing is slow and memory-hungry long before this
@@ -193,33 +193,6 @@ class _Reader:
     def media_roots(self) -> list[Path]:
         return [self.base] + ([self.media_folder] if self.media_folder else [])
 
-    def approval(self, node: YMap, inherited: tuple[bool, int], top: bool) -> tuple[bool, int]:
-        """`approval: required | none` and `approvers: N` beside it: (required, approvers). A campaign
-        inherits each from the top level and may override either."""
-        required, approvers = inherited
-        if "approval" in node:
-            value, mark = node["approval"], node.value_mark("approval")
-            if isinstance(value, str) and value.strip().lower() in APPROVAL_VALUES:
-                required = value.strip().lower() == "required"
-            elif isinstance(value, YMap):
-                self.err(mark, "approval must be 'required' or 'none'; for more than one approver write "
-                               "'approvers: 2' beside 'approval: required'")
-            elif isinstance(value, bool):
-                self.err(mark, f"approval must be 'required' or 'none', not {'yes' if value else 'no'} "
-                               "(true/false and yes/no are not used here)")
-            else:
-                self.err(mark, f"approval must be 'required' or 'none', not {value!r}"
-                               f"{did_you_mean(str(value), APPROVAL_VALUES)}")
-        if "approvers" in node:
-            count = self.whole(node, "approvers")
-            if count is not None:
-                approvers = count
-                if not required:
-                    where = "" if top or "approval" in node else " (here or at the top level)"
-                    self.err(node.key_mark("approvers"), f"'approvers: {count}' needs 'approval: required'{where}; "
-                                                         "without it posts go out unapproved")
-        return required, approvers
-
     def late(self, node: YMap, default: timedelta) -> timedelta:
         if "late" not in node:
             return default
@@ -241,7 +214,7 @@ class _Reader:
         self.timezone_given = "timezone" in root
         timezone = self.zone_name(root, "timezone", None)
         late = self.late(root, DEFAULT_LATE)
-        approval = self.approval(root, (False, 1), top=True)
+        approval = read_approval(self, root, (False, 1), top=True)
         self.default_language = self.language(root, None)
         self.media_folder = self.folder(root, "media_folder")
         accounts = self.accounts(root)
@@ -318,7 +291,7 @@ class _Reader:
             self.err(node.mark, f"campaign '{cid}' has no time zone: add 'timezone: Europe/Amsterdam' "
                                 "at the top of the file or in the campaign")
         late = self.late(node, default_late)
-        required, approvers = self.approval(node, default_approval, top=False)
+        required, approvers = read_approval(self, node, default_approval, top=False)
         language = self.language(node, self.default_language)
         campaign_accounts = self.account_refs(node, accounts)
         self.campaign_names_accounts = "accounts" in node
