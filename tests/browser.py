@@ -242,7 +242,7 @@ def module_routes(app, module: str, method: str = "GET") -> list[RouteInfo]:
 
 
 PUBLIC_GET = ("/login",)
-PUBLIC_PREFIXES = ("/static/", "/ics/")  # files, and the calendar feed whose URL carries a token
+PUBLIC_PREFIXES = ("/static/", "/ics/", "/public/")  # files, the calendar feed (its URL carries a token), the public widget
 OPEN_POSTS = ("/login",)  # needs no session (it starts one)
 VIEWER_POSTS = ("/logout", "/account/language")  # the only posts a viewer may make
 

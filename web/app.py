@@ -33,7 +33,7 @@ from web.security import SECURITY_HEADERS, SESSION_COOKIE, Sessions, SignedIn, r
 
 HERE = Path(__file__).parent
 # Modules that each contribute `routes`; the navigation in base.html names their pages.
-PAGE_MODULES = ("web.calendar", "web.subscribe", "web.previews", "web.approvals", "web.history")
+PAGE_MODULES = ("web.calendar", "web.subscribe", "web.previews", "web.approvals", "web.history", "web.public")
 LOGIN_COOKIE = "praatmee_login"
 
 
@@ -249,8 +249,11 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
+                # A response with its own policy (a public page others may frame) says where it may
+                # be framed through CSP's frame-ancestors; X-Frame-Options would contradict it.
+                skip = {b"x-frame-options"} if b"content-security-policy" in present else set()
                 extra = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
-                         if name.lower().encode() not in present]
+                         if name.lower().encode() not in present | skip]
                 message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
 
