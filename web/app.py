@@ -33,7 +33,8 @@ from web.security import SECURITY_HEADERS, SESSION_COOKIE, Sessions, SignedIn, r
 
 HERE = Path(__file__).parent
 # Modules that each contribute `routes`; the navigation in base.html names their pages.
-PAGE_MODULES = ("web.calendar", "web.subscribe", "web.previews", "web.approvals", "web.history", "web.public")
+PAGE_MODULES = ("web.calendar", "web.subscribe", "web.previews", "web.approvals", "web.history", "web.public",
+                "web.browse")
 LOGIN_COOKIE = "praatmee_login"
 
 

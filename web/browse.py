@@ -1,0 +1,146 @@
+"""The archive for readers: every archived post, paged and filtered (account, kind, dates, search),
+newest first, with an export of exactly what the filter shows (CSV for Excel, or JSONL).
+
+Any signed-in person may read it (viewer). Texts are shown as the `archive render` widget shows
+them: links (only http(s)) to their expanded target, #tags and @mentions linked to the platform.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from web.app import _t, page, render, workspace
+from web.history import PER_PAGE, lookups, page_number, pager
+from web.i18n import N_
+
+KIND_LABELS = {"post": N_("post"), "reply": N_("reply"), "repost": N_("repost"), "quote": N_("quote")}
+KINDS = tuple(KIND_LABELS)
+MAX_SEARCH = 200
+CHUNK = 64 * 1024
+EXPORTS = {"csv": ("text/csv; charset=utf-8", "csv"), "jsonl": ("application/x-ndjson; charset=utf-8", "jsonl")}
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def archived_accounts(db) -> list[str]:
+    from archive.store import migrate
+    from archive.tables import posts
+
+    migrate(db)  # a workspace whose archive was never used has no archive tables yet
+    with db.transaction() as connection:
+        return sorted(connection.execute(select(posts.c.account).distinct()).scalars(), key=str.lower)
+
+
+def chosen_filter(request: Request, db) -> tuple:
+    """(PostFilter, the values as chosen for the form, the zone of the dates, errors to show)."""
+    from archive.records import PostFilter
+
+    query = request.query_params
+    with db.transaction() as connection:
+        zone = lookups(connection).common_zone()
+    known = archived_accounts(db)
+    chosen = {"account": query.get("account", ""), "kind": query.get("kind", ""), "from": query.get("from", ""),
+              "until": query.get("until", ""), "search": query.get("search", "")[:MAX_SEARCH]}
+    errors = []
+    if chosen["account"] and chosen["account"] not in known:
+        errors.append(_t(request, "There is no such account in the archive."))
+    if chosen["kind"] and chosen["kind"] not in KINDS:
+        errors.append(_t(request, "Unknown kind of post."))
+    start, end = _day(chosen["from"]), _day(chosen["until"])
+    if (chosen["from"] and start is None) or (chosen["until"] and end is None):
+        errors.append(_t(request, "Write dates as year-month-day, like 2015-01-31."))
+    local = ZoneInfo(zone)
+    post_filter = PostFilter(
+        accounts=(chosen["account"],) if chosen["account"] and not errors else (),
+        kinds=(chosen["kind"],) if chosen["kind"] in KINDS else (),
+        since=datetime.combine(start, time(0), local) if start else None,
+        until=datetime.combine(end + timedelta(days=1), time(0), local) if end else None,
+        search=chosen["search"].strip() or None, newest_first=True)
+    return post_filter, chosen, zone, known, errors
+
+
+def _page_of_posts(db, post_filter, number: int):
+    from dataclasses import replace
+
+    from archive.render import segments, safe_href
+    from archive.store import count_posts, query_posts
+
+    total = count_posts(db, post_filter)
+    wanted = replace(post_filter, limit=number * PER_PAGE)
+    rows = []
+    for index, post in enumerate(query_posts(db, wanted, with_raw=False)):
+        if index >= (number - 1) * PER_PAGE:
+            rows.append({"post": post, "segments": segments(post), "url": safe_href(post.url)})
+    return rows, total
+
+
+@page("viewer")
+def archive_page(request: Request) -> Response:
+    ws = workspace(request)
+    post_filter, chosen, zone, known, errors = chosen_filter(request, ws.db)
+    number = page_number(request.query_params.get("page"))
+    rows, total = ([], 0) if errors else _page_of_posts(ws.db, post_filter, number)
+    kept = urlencode([(k, v) for k, v in chosen.items() if v])
+    return render(request, "archive.html", rows=rows, chosen=chosen, zone=zone, accounts=known, kinds=KINDS,
+                  errors=errors, pager=pager(request, number, total), export_query=kept,
+                  kind_labels=KIND_LABELS)
+
+
+def _export_file(ws, post_filter, kind: str):
+    from archive.export import Rows, write_csv, write_jsonl
+    from archive.store import query_posts
+
+    # Written whole before the first byte is sent (one read transaction), kept on disk past 8 MB.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b")
+    text = io.TextIOWrapper(spool, encoding="utf-8-sig" if kind == "csv" else "utf-8", newline="")
+    posts = query_posts(ws.db, post_filter, with_raw=kind == "jsonl")
+    if kind == "csv":
+        write_csv(posts, text, Rows(zone=ZoneInfo("Europe/Amsterdam"), now=ws.now()), delimiter=";", excel=True)
+    else:
+        write_jsonl(posts, text)
+    text.flush()
+    text.detach()
+    spool.seek(0)
+    return spool
+
+
+@page("viewer")
+def archive_export(request: Request) -> Response:
+    ws = workspace(request)
+    kind = request.path_params["kind"]
+    post_filter, _chosen, _zone, _known, errors = chosen_filter(request, ws.db)
+    if errors or kind not in EXPORTS:
+        return render(request, "archive.html", status_code=400, rows=[], chosen=_chosen, zone=_zone,
+                      accounts=_known, kinds=KINDS, errors=errors or [_t(request, "Unknown export format.")],
+                      pager=pager(request, 1, 0), export_query="", kind_labels=KIND_LABELS)
+    spool = _export_file(ws, post_filter, kind)
+
+    def chunks():
+        try:
+            while block := spool.read(CHUNK):
+                yield block
+        finally:
+            spool.close()
+
+    media_type, suffix = EXPORTS[kind]
+    return StreamingResponse(chunks(), media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="archief-{ws.now():%Y%m%d}.{suffix}"'})
+
+
+routes = [
+    Route("/archive", archive_page),
+    Route("/archive/export.{kind}", archive_export),
+]
