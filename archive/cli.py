@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "import": "archive.commands.importing:command",
     "export": "archive.commands.exporting:command",
     "stats": "archive.commands.stats:command",
+    "report": "archive.commands.report:command",
     "fetch": "archive.commands.fetch:command",
     "show": "archive.commands.show:command",
     "render": "archive.commands.render:command",

@@ -1,14 +1,19 @@
-"""Exporters: ArchivedPost streams to CSV (Excel-friendly on request), JSONL, JSON and XLSX.
+"""Exporters: ArchivedPost streams to CSV (Excel-friendly on request), JSONL, JSON, XLSX and Parquet.
 
 Every writer consumes its posts one at a time and keeps nothing, so a million rows fit in
-bounded memory (XLSX via openpyxl's write-only mode). No database, no click.
+bounded memory (XLSX through archive.xlsx, Parquet in row groups). No database, no click.
+
+The table formats (CSV, XLSX) show a post's text as people read it on the platform: t.co
+links replaced by where they lead (the expanded links are also a column of their own). JSONL,
+JSON and Parquet keep the text as stored, for machines.
 """
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime, timezone
-from typing import IO, Callable, Iterable
+from typing import IO, Callable, Iterable, Sequence
+
+from campaign.csvexcel import FORMULA_START, write_csv as _write_csv, write_csv_batches  # noqa: F401 (re-exported)
 
 from .importers.own_jsonl import to_json
 from .records import ArchivedPost
@@ -17,8 +22,37 @@ COLUMNS = ["id", "platform", "account", "url", "created_at", "created_local", "r
            "reply_to", "hashtags", "mentions", "links", "likes", "reposts", "replies", "quotes", "language",
            "campaign", "occurrence", "deleted_at"]
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ID_COLUMNS = (COLUMNS.index("id"), COLUMNS.index("reply_to"))
+
+# The XLSX header in the export's --locale (the CSV header stays COLUMNS: scripts read it).
+# {zone} is the --timezone of created_local.
+HEADERS = {
+    "nl": ["ID", "Platform", "Account", "Link naar bericht", "Geplaatst (UTC)", "Geplaatst ({zone})",
+           "Hoe lang geleden", "Soort", "Tekst", "Antwoord op", "Hashtags", "Vermeldingen", "Links", "Likes",
+           "Reposts", "Antwoorden", "Citaten", "Taal", "Campagne", "Campagnebericht", "Verwijderd (UTC)"],
+    "en": ["ID", "Platform", "Account", "Post URL", "Created (UTC)", "Created ({zone})", "Relative time", "Kind",
+           "Text", "Reply to", "Hashtags", "Mentions", "Links", "Likes", "Reposts", "Replies", "Quotes", "Language",
+           "Campaign", "Occurrence", "Deleted (UTC)"],
+}
+
+
+def headers(locale: str, zone=timezone.utc) -> list[str]:
+    """The column names for people in locale's language (nl or en; English for any other)."""
+    language = locale.replace("-", "_").split("_")[0].lower()
+    zone_name = getattr(zone, "key", None) or str(zone)
+    return [name.format(zone=zone_name) for name in HEADERS.get(language, HEADERS["en"])]
+
+
+def expanded_text(text: str, links) -> str:
+    """text with each link that has an expanded target (t.co) replaced by that target."""
+    if not links:
+        return text
+    if len(links) > 1:  # the longer first, so that one short link's URL cannot cut into another's
+        links = sorted(links, key=lambda link: len(link.url or ""), reverse=True)
+    for link in links:
+        if link.expanded_url and link.url and link.expanded_url != link.url:
+            text = text.replace(link.url, link.expanded_url)
+    return text
 
 
 class Rows:
@@ -42,8 +76,8 @@ class Rows:
             post.remote_id, post.platform, post.account, post.url, post.created_at,
             post.created_at.astimezone(self.zone).replace(tzinfo=None),
             self.relative(post.created_at, self.now) if self.relative else "",
-            post.kind, post.text, post.reply_to_id or "", _hashtags(post), _mentions(post), _links(post),
-            metrics.get("likes"), metrics.get("reposts"), metrics.get("replies"), metrics.get("quotes"),
+            post.kind, expanded_text(post.text, post.links), post.reply_to_id or "", _hashtags(post), _mentions(post),
+            _links(post), metrics.get("likes"), metrics.get("reposts"), metrics.get("replies"), metrics.get("quotes"),
             post.language or "", post.campaign_id or "", post.occurrence_key or "", post.deleted_at,
         ]
 
@@ -59,8 +93,8 @@ class Rows:
             post.remote_id, post.platform, post.account, post.url or "", _utc_text(created),
             created.astimezone(self.zone).isoformat(" ", "seconds")[:19],
             self.relative(created, self.now) if self.relative else "",
-            post.kind, post.text, post.reply_to_id or "", _hashtags(post), _mentions(post), _links(post),
-            "" if likes is None else str(likes), "" if reposts is None else str(reposts),
+            post.kind, expanded_text(post.text, post.links), post.reply_to_id or "", _hashtags(post), _mentions(post),
+            _links(post), "" if likes is None else str(likes), "" if reposts is None else str(reposts),
             "" if replies is None else str(replies), "" if quotes is None else str(quotes),
             post.language or "", post.campaign_id or "", post.occurrence_key or "",
             _utc_text(post.deleted_at) if post.deleted_at is not None else "",
@@ -98,21 +132,14 @@ def write_csv(posts: Iterable[ArchivedPost], out: IO[str], rows: Rows, *, delimi
 def write_csv_cells(cells: Iterable[list[str]], out: IO[str], *, delimiter: str = ",", excel: bool = False,
                     progress: Callable[[int], None] | None = None) -> int:
     """write_csv for rows already made by Rows.texts (e.g. in another process)."""
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    count = 0
-    for count, row in enumerate(cells, 1):
-        if excel:
-            row = ["'" + c if c.startswith(FORMULA_START) else c for c in row]
-            for index in ID_COLUMNS:
-                if len(row[index]) > 15 and row[index].isdigit():
-                    row[index] = f'="{row[index]}"'  # Excel keeps 15 digits of a number; this stays text
-        writer.writerow(row)
-        if progress and count % 1000 == 0:
-            progress(1000)
-    if progress:
-        progress(count % 1000)
-    return count
+    return _write_csv(out, COLUMNS, cells, delimiter=delimiter, excel=excel, id_columns=ID_COLUMNS, progress=progress)
+
+
+def write_csv_cell_batches(batches: Iterable[list[list[str]]], out: IO[str], *, delimiter: str = ",",
+                           excel: bool = False, progress: Callable[[int], None] | None = None) -> int:
+    """write_csv_cells for rows in batches (as archive.tabular.csv_rows makes them)."""
+    return write_csv_batches(out, COLUMNS, batches, delimiter=delimiter, excel=excel, id_columns=ID_COLUMNS,
+                             progress=progress)
 
 
 def write_jsonl(posts: Iterable[ArchivedPost], out: IO[str], *, progress=None) -> int:
@@ -143,37 +170,83 @@ def write_json(posts: Iterable[ArchivedPost], out: IO[str], *, progress=None) ->
     return count
 
 
-def write_xlsx(posts: Iterable[ArchivedPost], out, rows: Rows, *, progress=None) -> int:
-    """An .xlsx workbook (write-only: rows go to disk as they come) with real date cells:
-    created_at and deleted_at in UTC, created_local in the zone. out: a path or binary file."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+# -- XLSX -------------------------------------------------------------------
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("posts")
-    sheet.freeze_panes = "A2"
-    sheet.append(COLUMNS)
-    dates = {COLUMNS.index(name) for name in ("created_at", "created_local", "deleted_at")}
-    text_column = COLUMNS.index("text")
+# Widths in characters (Excel's unit); dates as date cells; the post's URL and its first link as hyperlinks.
+XLSX_WIDTHS = {"id": 20, "platform": 9, "account": 18, "url": 50, "created_at": 19, "created_local": 19,
+               "relative_time": 26, "kind": 8, "text": 90, "reply_to": 20, "hashtags": 24, "mentions": 22,
+               "links": 45, "likes": 7, "reposts": 8, "replies": 8, "quotes": 8, "language": 7, "campaign": 16,
+               "occurrence": 28, "deleted_at": 19}
+DATE_COLUMNS = ("created_at", "created_local", "deleted_at")
+URL_COLUMN, LINKS_COLUMN = COLUMNS.index("url"), COLUMNS.index("links")
+_DAY = 86400.0
+_UNIX_SERIAL = 25569.0  # Excel's serial number of 1970-01-01
+
+
+def xlsx_columns():
+    from .xlsx import DATETIME, Column
+
+    return [Column(XLSX_WIDTHS[name], DATETIME if name in DATE_COLUMNS else 0) for name in COLUMNS]
+
+
+def xlsx_cells(rows: "Rows", post) -> tuple[list, dict | None]:
+    """One XLSX row: (values, hyperlink targets by column). Dates are Excel serial numbers (the
+    writer gives their columns a date format): created_at and deleted_at in UTC, created_local
+    as the wall-clock time in the zone; metrics numbers; absent values None."""
+    metrics = post.metrics
+    created = post.created_at
+    stamp = created.timestamp()
+    offset = created.astimezone(rows.zone).utcoffset().total_seconds()
+    links = post.links
+    url = post.url
+    targets = None
+    if url:
+        targets = {URL_COLUMN: url}
+    if links:
+        first = links[0].expanded_url or links[0].url
+        if first:
+            targets = {**targets, LINKS_COLUMN: first} if targets else {LINKS_COLUMN: first}
+    deleted = post.deleted_at
+    return [
+        post.remote_id, post.platform, post.account, url, stamp / _DAY + _UNIX_SERIAL,
+        (stamp + offset) / _DAY + _UNIX_SERIAL, rows.relative(created, rows.now) if rows.relative else None,
+        post.kind, expanded_text(post.text, links), post.reply_to_id, _hashtags(post), _mentions(post), _links(post),
+        metrics.get("likes"), metrics.get("reposts"), metrics.get("replies"), metrics.get("quotes"),
+        post.language, post.campaign_id, post.occurrence_key,
+        None if deleted is None else deleted.timestamp() / _DAY + _UNIX_SERIAL,
+    ], targets
+
+
+class XlsxResult(int):
+    """The number of rows written, with the number of cells that could not be hyperlinks."""
+
+    links_dropped: int = 0
+
+
+def write_xlsx_cells(cells: Iterable[tuple[list, dict | None]], out, *, header: Sequence[str],
+                     progress: Callable[[int], None] | None = None) -> XlsxResult:
+    """An .xlsx workbook of rows made by xlsx_cells (e.g. in another process): one sheet "posts"
+    with the header (bold, frozen, with an autofilter), column widths, date cells and hyperlinks.
+    out: a path or a seekable binary file. Streams: memory stays bounded at any size."""
+    from .xlsx import XlsxWriter
+
     count = 0
-    for count, post in enumerate(posts, 1):
-        values = rows.values(post)
-        for index in dates:
-            value = values[index]
-            if value is not None:
-                cell = WriteOnlyCell(sheet, value.astimezone(timezone.utc).replace(tzinfo=None)
-                                     if value.tzinfo else value)
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-                values[index] = cell
-        text = values[text_column]
-        if text.startswith("="):  # openpyxl would store it as a formula
-            cell = WriteOnlyCell(sheet, text)
-            cell.data_type = "s"
-            values[text_column] = cell
-        sheet.append(values)
-        if progress and count % 1000 == 0:
-            progress(1000)
-    workbook.save(out)
+    with XlsxWriter(out, xlsx_columns(), sheet="posts", id_columns=ID_COLUMNS) as sheet:
+        sheet.header(header)
+        row = sheet.row
+        for count, (values, targets) in enumerate(cells, 1):
+            row(values, targets)
+            if progress and count % 1000 == 0:
+                progress(1000)
     if progress:
         progress(count % 1000)
-    return count
+    result = XlsxResult(count)
+    result.links_dropped = sheet.links_dropped
+    return result
+
+
+def write_xlsx(posts: Iterable[ArchivedPost], out, rows: Rows, *, locale: str = "nl",
+               progress: Callable[[int], None] | None = None) -> XlsxResult:
+    """write_xlsx_cells for posts, with the header in locale's language."""
+    return write_xlsx_cells((xlsx_cells(rows, post) for post in posts), out, header=headers(locale, rows.zone),
+                            progress=progress)

@@ -62,7 +62,14 @@ class PostFilter:
     hashtag: str | None = None  # case-insensitive, without '#'
     kinds: tuple[str, ...] = ()
     campaign: str | None = None
-    search: str | None = None  # case-insensitive substring of text
+    search: str | None = None  # a query (archive.search: words, "phrases", #tag, @mention, OR, -term)
     include_deleted: bool = False
     newest_first: bool = False
     limit: int | None = None
+    ranked: bool = True  # with a search of words or phrases: best match first (False: by time only)
+
+    def __post_init__(self):
+        if self.search:  # a query with nothing to search for is refused here, before any work
+            from .search import parse
+
+            parse(self.search)

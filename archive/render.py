@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
+from itertools import islice
+from pathlib import Path
 from typing import IO, Iterable, Iterator
 from urllib.parse import quote, urlsplit
 
@@ -174,16 +177,93 @@ def entries(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeT
             for post in ordered]
 
 
-def _environment():
+@lru_cache(maxsize=1)
+def _environment():  # one for the process: numbered pages render the same templates many times
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     return Environment(loader=PackageLoader("archive", "templates"), autoescape=True,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
+# The words of the page navigation, by language (English for any other).
+PAGER_WORDS = {
+    "nl": {"label": "Pagina's", "newer": "Nieuwer", "older": "Ouder", "page": "Pagina {number} van {count}"},
+    "en": {"label": "Pages", "newer": "Newer", "older": "Older", "page": "Page {number} of {count}"},
+}
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a numbered page is among its siblings (page 1 holds the newest posts)."""
+
+    number: int
+    count: int
+    words: dict
+
+    @property
+    def newer(self) -> str | None:
+        return page_name(self.number - 1) if self.number > 1 else None
+
+    @property
+    def older(self) -> str | None:
+        return page_name(self.number + 1) if self.number < self.count else None
+
+    @property
+    def position(self) -> str:
+        return self.words["page"].format(number=self.number, count=self.count)
+
+
+def page_name(number: int) -> str:
+    return f"page-{number}.html"
+
+
+def _language(locale: str) -> str:
+    return locale.replace("-", "_").split("_")[0]
+
+
 def render_html(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime, fragment: bool = False,
-                title: str = "Tijdlijn", language: str = "nl") -> str:
-    """A self-contained HTML page, or (fragment=True) the embeddable <section> alone."""
+                title: str = "Tijdlijn", language: str = "nl", pager: Pager | None = None) -> str:
+    """A self-contained HTML page, or (fragment=True) the embeddable <section> alone. pager: the
+    page's place among numbered pages (links to the newer and older page), for pages only."""
     template = _environment().get_template("fragment.html" if fragment else "page.html")
     return template.render(entries=entries(posts, now=now, relative=relative), title=title,
-                           language=language.split("_")[0].split("-")[0], generated=now.isoformat())
+                           language=_language(language), generated=now.isoformat(), pager=pager)
+
+
+def write_pages(posts: Iterable[ArchivedPost], folder: Path, *, per_page: int, total: int, now: datetime,
+                relative: RelativeTime, title: str = "Tijdlijn", language: str = "nl") -> int:
+    """Numbered pages in folder: page-1.html (the newest per_page posts), page-2.html, …, each
+    linking to the newer and the older page. posts: newest first, streamed (one page in memory);
+    total: how many there are (for "page 2 of 26"). Each page is written to a temporary file and
+    renamed, so a web server never serves half a page; pages left from an earlier, longer run are
+    removed. Returns the number of pages."""
+    words = PAGER_WORDS.get(_language(language).lower(), PAGER_WORDS["en"])
+    count = max(1, -(-total // per_page))
+    folder.mkdir(parents=True, exist_ok=True)
+    iterator = iter(posts)
+    chunk = list(islice(iterator, per_page))
+    number = 0
+    while True:
+        number += 1
+        following = list(islice(iterator, per_page)) if chunk else []
+        if following and number >= count:  # more than counted (posts arrived meanwhile)
+            count = number + 1
+        elif not following:
+            count = number
+        html = render_html(chunk, now=now, relative=relative, title=title, language=language,
+                           pager=Pager(number, count, words))
+        _write_atomically(folder / page_name(number), html)
+        if not following:
+            break
+        chunk = following
+    for stale in folder.glob("page-*.html"):
+        match = re.fullmatch(r"page-([1-9][0-9]*)\.html", stale.name)
+        if match and int(match.group(1)) > number:
+            stale.unlink()
+    return number
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)

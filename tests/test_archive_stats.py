@@ -1,46 +1,283 @@
-"""archive.stats and `archive stats`: per period, top entities, engagement per campaign."""
+"""archive.stats and `archive stats`: zero-filled periods in the zone's calendar (across year ends, ISO
+week 53 and DST), per account and campaign, engagement, top posts, top entities; SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import datetime, timezone
+import random
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import insert
 
 from archive.cli import main
-from archive.records import ArchivedPost, Link
-from archive.stats import compute
+from archive.records import ArchivedPost, Link, PostFilter
+from archive.stats import (METRICS, collect, compute, day_starts, period_key, period_of, periods_between)
+from archive.store import open_archive, upsert_posts
+from campaign.queue import tables as campaign_tables
 from tests.archive_fixtures import seed_tweets, write_x_zip, x_archive_files
 
-
-def test_compute_counts_in_the_zones_calendar():
-    posts = [
-        ArchivedPost("x", "1", "a", datetime(2015, 1, 31, 23, 30, tzinfo=timezone.utc), "t", hashtags=("Zelf", "zelf"),
-                     links=(Link("https://t.co/a", "https://e.nl"),), metrics={"likes": 2}, campaign_id="tas"),
-        ArchivedPost("x", "2", "a", datetime(2015, 2, 2, 10, tzinfo=timezone.utc), "t", hashtags=("ZELF",),
-                     mentions=("Leo",), metrics={"likes": 1, "reposts": 4}),
-    ]
-    stats = compute(posts, zone=ZoneInfo("Europe/Amsterdam"))
-    assert dict(stats.per_period) == {"2015-02": 2}  # 23:30 UTC on 31 January is February in Amsterdam
-    assert stats.hashtags == {"zelf": 2}
-    assert stats.links == {"https://e.nl": 1}
-    assert stats.campaigns == {"tas": {"posts": 1, "likes": 2, "reposts": 0, "replies": 0, "quotes": 0},
-                               "": {"posts": 1, "likes": 1, "reposts": 4, "replies": 0, "quotes": 0}}
-    assert dict(compute(posts, period="week").per_period) == {"2015-W05": 1, "2015-W06": 1}
+AMS = ZoneInfo("Europe/Amsterdam")
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def test_stats_command_formats(tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def utc(*parts) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def post(remote_id, at, *, account="teamsaantstuur", kind="post", **fields) -> ArchivedPost:
+    return ArchivedPost("x", str(remote_id), account, at, fields.pop("text", f"post {remote_id}"), kind=kind, **fields)
+
+
+@pytest.fixture
+def archive(database_url):
+    database = open_archive(database_url)
+    yield database
+    database.engine.dispose()
+
+
+def store(archive, posts):
+    upsert_posts(archive, posts, source="test", now=NOW)
+
+
+def link_to_campaign(archive, remote_ids, campaign="tas", account="tas_x"):
+    """Record in the campaign queue that it sent these posts (so the archive links them at query time)."""
+    with archive.transaction(write=True) as connection:
+        if not connection.execute(campaign_tables.accounts.select()).first():
+            connection.execute(insert(campaign_tables.accounts).values(
+                name=account, platform="x", handle="@teamsaantstuur", updated_at=NOW))
+        connection.execute(insert(campaign_tables.campaigns).values(
+            id=campaign, name=f"<b>{campaign}</b>", timezone="Europe/Amsterdam", updated_at=NOW))
+        for number, remote_id in enumerate(remote_ids):
+            post_id = connection.execute(insert(campaign_tables.scheduled_posts).values(
+                key=f"{campaign}/p{number}/{account}", source="file", campaign_id=campaign, post_id=f"p{number}",
+                account=account, due_at=NOW, local_time="2015-01-27T11:00+01:00", timezone="Europe/Amsterdam",
+                late_seconds=3600, variant=0, payload={}, content_hash="0" * 64, state="sent", attempts=1,
+                remote_id=remote_id, sent_at=NOW, created_at=NOW, updated_at=NOW)).inserted_primary_key[0]
+            connection.execute(insert(campaign_tables.sent_parts).values(
+                post_id=post_id, part_index=0, account=account, remote_id=remote_id, sent_at=NOW))
+
+
+def per_period(stats) -> dict[str, int]:
+    return {p.key: t.posts for p, t in zip(stats.periods, stats.per_period)}
+
+
+# -- periods, without a database ------------------------------------------------------------------------
+
+
+def test_weeks_run_across_the_year_end_and_through_week_53():
+    assert [p.key for p in periods_between(date(2014, 12, 10), date(2015, 1, 6), "week")] == [
+        "2014-W50", "2014-W51", "2014-W52", "2015-W01", "2015-W02"]
+    weeks = periods_between(date(2015, 12, 24), date(2016, 1, 11), "week")
+    assert [p.key for p in weeks] == ["2015-W52", "2015-W53", "2016-W01", "2016-W02"]
+    assert (weeks[1].first_day, weeks[1].last_day) == (date(2015, 12, 28), date(2016, 1, 3))
+    assert [p.key for p in periods_between(date(2014, 11, 30), date(2015, 2, 1), "month")] == [
+        "2014-11", "2014-12", "2015-01", "2015-02"]
+    assert period_of(date(2016, 2, 10), "month").last_day == date(2016, 2, 29)
+
+
+def test_local_days_are_23_or_25_hours_long_across_dst():
+    starts = day_starts(date(2015, 3, 28), 3, AMS)
+    assert [(b - a).total_seconds() / 3600 for a, b in zip(starts, starts[1:])] == [24, 23, 24]
+    assert starts[1] == utc(2015, 3, 28, 23)  # 29 March begins at midnight CET
+    assert starts[2] == utc(2015, 3, 29, 22)  # 30 March at midnight CEST
+    starts = day_starts(date(2015, 10, 25), 1, AMS)
+    assert (starts[1] - starts[0]) == timedelta(hours=25)
+
+
+def test_a_missing_midnight_and_a_skipped_day():
+    # São Paulo moved its clocks from 00:00 to 01:00 on 4 November 2018: that day began at 01:00 (-02:00).
+    starts = day_starts(date(2018, 11, 3), 2, ZoneInfo("America/Sao_Paulo"))
+    assert starts[1] == utc(2018, 11, 4, 3)
+    assert starts[1].astimezone(ZoneInfo("America/Sao_Paulo")).date() == date(2018, 11, 4)
+    # Samoa skipped 30 December 2011 altogether: an empty day, the boundaries never go back.
+    starts = day_starts(date(2011, 12, 29), 3, ZoneInfo("Pacific/Apia"))
+    assert starts[1] == starts[2] and starts == sorted(starts)
+
+
+# -- in the database ------------------------------------------------------------------------------------
+
+
+def test_weeks_are_zero_filled_across_a_year_end(archive):
+    store(archive, [post(1, utc(2014, 12, 10, 12)), post(2, utc(2015, 1, 7, 12)), post(3, utc(2015, 1, 8, 12))])
+    stats = compute(archive, period="week", zone=AMS)
+    assert per_period(stats) == {"2014-W50": 1, "2014-W51": 0, "2014-W52": 0, "2015-W01": 0, "2015-W02": 2}
+    assert [(p.first_day, p.last_day) for p in stats.periods][:1] == [(date(2014, 12, 8), date(2014, 12, 14))]
+    months = compute(archive, period="month", zone=AMS)
+    assert per_period(months) == {"2014-12": 1, "2015-01": 2}
+    ranged = compute(archive, PostFilter(since=utc(2014, 10, 31, 23), until=utc(2015, 3, 31, 22)), period="month",
+                     zone=AMS)
+    assert per_period(ranged) == {"2014-11": 0, "2014-12": 1, "2015-01": 2, "2015-02": 0, "2015-03": 0}
+
+
+def test_the_timezone_decides_the_period_of_a_post_at_2330_utc(archive):
+    store(archive, [post(1, utc(2015, 1, 31, 23, 30)),  # Sunday 1 February 00:30 in Amsterdam
+                    post(2, utc(2015, 3, 29, 22, 30)),  # Monday 30 March 00:30 CEST (summer time since 02:00)
+                    post(3, utc(2015, 3, 28, 22, 30))])  # Saturday 23:30 CET
+    amsterdam = compute(archive, period="month", zone=AMS)
+    assert per_period(amsterdam) == {"2015-02": 1, "2015-03": 2}
+    assert per_period(compute(archive, period="month", zone=timezone.utc)) == {"2015-01": 1, "2015-02": 0,
+                                                                               "2015-03": 2}
+    weeks = per_period(compute(archive, period="week", zone=AMS))
+    assert weeks["2015-W13"] == 1 and weeks["2015-W14"] == 1  # an offset of +1 hour would put both in W13
+    assert per_period(compute(archive, period="week", zone=timezone.utc))["2015-W13"] == 2
+
+
+def test_periods_match_the_python_calendar_around_every_dst_change(archive):
+    """Posts at random minutes, crowded around the DST changes and year ends of 2014-2016: each lands in
+    the day, week and month zoneinfo says."""
+    rng = random.Random(15)
+    edges = [utc(2014, 3, 30, 1), utc(2014, 10, 26, 1), utc(2015, 3, 29, 1), utc(2015, 10, 25, 1),
+             utc(2016, 3, 27, 1), utc(2016, 10, 30, 1), utc(2014, 12, 31, 23), utc(2015, 12, 31, 23)]
+    moments = [edge + timedelta(minutes=rng.randint(-26 * 60, 26 * 60)) for edge in edges for _ in range(25)]
+    moments += [utc(2014, 1, 1) + timedelta(minutes=rng.randint(0, 3 * 366 * 24 * 60)) for _ in range(150)]
+    store(archive, [post(n, moment) for n, moment in enumerate(moments)])
+    for zone in (AMS, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), timezone.utc):
+        for period in ("day", "week", "month"):
+            expected = Counter(period_key(moment, period, zone) for moment in moments)
+            found = {k: v for k, v in per_period(compute(archive, period=period, zone=zone)).items() if v}
+            assert found == dict(expected), (zone, period)
+
+
+def test_kinds_engagement_accounts_and_campaigns(archive):
+    store(archive, [
+        post(1, utc(2015, 1, 5, 10), metrics={"likes": 3, "reposts": 1, "replies": 2, "quotes": 1}),
+        post(2, utc(2015, 1, 6, 10), kind="reply", metrics={"likes": 1}),
+        post(3, utc(2015, 1, 7, 10), kind="repost", metrics={"likes": 500, "reposts": 90}),  # someone else's
+        post(4, utc(2015, 2, 7, 10), kind="quote", metrics={"likes": 2, "quotes": 4}),
+        post(5, utc(2015, 2, 8, 10), account="ander", metrics={"likes": 7}),
+        post(6, utc(2015, 2, 9, 10), metrics={"likes": "veel", "reposts": [1], "replies": {"x": 1}}),
+    ])
+    link_to_campaign(archive, ["1", "4"])
+    stats = compute(archive, period="month", zone=AMS)
+    assert stats.totals.posts == 6
+    assert stats.totals.kinds == {"post": 3, "reply": 1, "repost": 1, "quote": 1}
+    assert (stats.totals.likes, stats.totals.reposts, stats.totals.replies, stats.totals.quotes) == (13, 1, 2, 5)
+    assert stats.totals.engagement == 21
+    january, february = stats.per_period
+    assert (january.posts, january.kinds["repost"], january.engagement) == (3, 1, 8)
+    assert (february.posts, february.likes, february.quotes) == (3, 9, 4)
+    accounts = {a.account: (a.totals.posts, a.totals.engagement) for a in stats.accounts}
+    assert accounts == {"teamsaantstuur": (5, 14), "ander": (1, 7)}
+    assert stats.accounts[0].account == "teamsaantstuur"
+    assert [t.posts for t in stats.accounts[0].per_period] == [3, 2]
+    campaigns = {c: (t.posts, t.kinds["quote"], t.likes, t.quotes, t.engagement) for c, t in stats.campaigns}
+    assert campaigns == {"tas": (2, 1, 5, 5, 13), None: (4, 0, 8, 0, 8)}
+    only = compute(archive, PostFilter(campaign="tas"), period="month", zone=AMS)
+    assert only.totals.posts == 2 and [c for c, _ in only.campaigns] == ["tas"]
+    assert per_period(only) == {"2015-01": 1, "2015-02": 1} and only.top_posts[0].remote_id == "1"
+    assert per_period(compute(archive, PostFilter(campaign="tas"), period="week", zone=AMS))["2015-W06"] == 1
+    assert compute(archive, PostFilter(accounts=("Ander",)), zone=AMS).totals.likes == 7
+
+
+def test_top_posts_by_engagement_match_a_full_sort(archive):
+    rng = random.Random(7)
+    posts = []
+    for n in range(400):
+        kind = rng.choice(["post", "post", "reply", "repost", "quote"])
+        metrics = {name: rng.choice([0, 0, 1, 2, 5, rng.randint(0, 60)]) for name in METRICS if rng.random() < 0.9}
+        posts.append(post(n, utc(2014, 6, 1) + timedelta(hours=rng.randint(0, 24 * 500)), kind=kind, metrics=metrics))
+    store(archive, posts)
+
+    def engagement(p):
+        return sum(int(p.metrics.get(name, 0)) for name in METRICS)
+
+    own = [p for p in posts if p.kind != "repost"]
+    for top in (1, 5, 12):
+        expected = sorted(own, key=lambda p: (-engagement(p), -p.created_at.timestamp(), p.remote_id))[:top]
+        found = collect(archive, zone=AMS, top=top).top_posts
+        assert [(p.remote_id, p.engagement) for p in found] == [(p.remote_id, engagement(p)) for p in expected]
+    replies = collect(archive, PostFilter(kinds=("reply",)), zone=AMS, top=3).top_posts
+    assert {p.kind for p in replies} == {"reply"}
+
+
+def test_top_hashtags_mentions_links_count_posts_and_leave_out_deleted_ones(archive):
+    store(archive, [
+        post(1, utc(2015, 1, 5), hashtags=("Zelf", "zelf"), mentions=("Leo",),
+             links=(Link("https://t.co/a", "https://e.nl"), Link("https://t.co/b", "https://e.nl"))),
+        post(2, utc(2015, 1, 6), hashtags=("ZELF", "utrecht"), links=(Link("https://t.co/c"),)),
+        post(3, utc(2015, 1, 7), account="ander", hashtags=("utrecht",), mentions=("leo", "ann")),
+        post(4, utc(2015, 1, 8), hashtags=("weg",), mentions=("ann",), deleted_at=utc(2016, 1, 1)),
+    ])
+    everything = collect(archive, zone=AMS)
+    assert everything.hashtags == [("utrecht", 2), ("zelf", 2)]
+    assert everything.mentions == [("leo", 2), ("ann", 1)]
+    assert everything.links == [("https://e.nl", 1), ("https://t.co/c", 1)]
+    with_deleted = collect(archive, PostFilter(include_deleted=True), zone=AMS)
+    assert ("weg", 1) in with_deleted.hashtags and with_deleted.mentions == [("ann", 2), ("leo", 2)]
+    one = collect(archive, PostFilter(accounts=("teamsaantstuur",)), zone=AMS, top=1)
+    assert (one.hashtags, one.mentions) == ([("zelf", 2)], [("leo", 1)])
+    tagged = collect(archive, PostFilter(hashtag="#Utrecht"), zone=AMS)  # the filter's EXISTS and the join
+    assert (tagged.hashtags, tagged.mentions) == ([("utrecht", 2), ("zelf", 1)], [("ann", 1), ("leo", 1)])
+
+
+def test_nothing_selected(archive):
+    stats = compute(archive, zone=AMS)
+    assert (stats.posts, stats.periods, stats.top_posts, stats.hashtags) == (0, [], [], [])
+    store(archive, [post(1, utc(2015, 1, 5))])
+    empty = compute(archive, PostFilter(since=utc(2016, 1, 1), until=utc(2016, 2, 29, 23)), zone=AMS)
+    assert per_period(empty) == {"2016-01": 0, "2016-02": 0} and empty.campaigns == []
+
+
+# -- the command ----------------------------------------------------------------------------------------
+
+
+def _seed(tmp_path, url):
     runner = CliRunner()
-    runner.invoke(main, ["import", str(write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))), "--db", url])
-    data = json.loads(runner.invoke(main, ["stats", "--db", url, "--format", "json"]).stdout)
-    assert data["posts"] == 7
+    result = runner.invoke(main, ["import", str(write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))),
+                                  "--db", url])
+    assert result.exit_code == 0, result.output
+    return runner
+
+
+def test_stats_json_keeps_its_keys_and_adds_new_ones(tmp_path, database_url):
+    runner = _seed(tmp_path, database_url)
+    data = json.loads(runner.invoke(main, ["stats", "--db", database_url, "--format", "json"]).stdout)
+    assert data["posts"] == 7 and data["period"] == "month"
     assert data["top_hashtags"][0] == {"hashtag": "zelfstandigeteams", "posts": 2}
     assert {r["period"]: r["posts"] for r in data["per_period"]} == {"2014-12": 1, "2015-01": 6}
-    rows = list(csv.reader(io.StringIO(runner.invoke(main, ["stats", "--db", url, "--format", "csv",
-                                                             "--by", "week"]).stdout)))
-    assert rows[0] == ["section", "key", "value"] and ["total", "posts", "7"] in rows
-    table = runner.invoke(main, ["stats", "--db", url, "--kind", "reply"])
+    assert {"kinds", "top_mentions", "top_links", "campaigns"} <= set(data)
+    assert data["timezone"] == "Europe/Amsterdam" and data["engagement"] == sum(data[m] for m in METRICS)
+    first = data["per_period"][0]
+    assert set(first) == {"period", "first_day", "last_day", "posts", "kinds", *METRICS, "engagement"}
+    assert data["campaigns"] == [{"campaign": None, "posts": 7, "kinds": data["kinds"],
+                                  **{m: data[m] for m in METRICS}, "engagement": data["engagement"]}]
+    assert data["accounts"][0]["account"] == "teamsaantstuur" and len(data["accounts"][0]["per_period"]) == 2
+    top = data["top_posts"][0]
+    assert top["engagement"] == max(p["engagement"] for p in data["top_posts"])
+    assert top["created_at"].endswith("Z") and top["created_local"].endswith(("+01:00", "+02:00"))
+
+
+def test_stats_csv_is_wide_one_row_per_period(tmp_path, database_url):
+    runner = _seed(tmp_path, database_url)
+    out = runner.invoke(main, ["stats", "--db", database_url, "--format", "csv", "--by", "week"]).stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["period", "first_day", "last_day", "posts", "post", "reply", "repost", "quote", *METRICS,
+                       "engagement"]
+    weeks = [row[0] for row in rows[1:]]
+    assert weeks == ["2014-W52", "2015-W01", "2015-W02", "2015-W03", "2015-W04", "2015-W05"]
+    assert [int(row[3]) for row in rows[1:]] == [1, 0, 0, 0, 2, 4] and rows[2][1:3] == ["2014-12-29", "2015-01-04"]
+    hashtags = list(csv.reader(io.StringIO(runner.invoke(
+        main, ["stats", "--db", database_url, "--format", "csv", "--section", "hashtags"]).stdout)))
+    assert hashtags[:2] == [["hashtag", "posts"], ["zelfstandigeteams", "2"]]
+    excel = runner.invoke(main, ["stats", "--db", database_url, "--format", "csv", "--section", "posts", "--excel"])
+    assert excel.stdout_bytes.startswith("\ufeff".encode()) and excel.stdout.splitlines()[0].startswith("\ufeffrank;")
+    assert '"=""55' in excel.stdout  # X ids stay exact in Excel
+
+
+def test_stats_table_and_filters(tmp_path, database_url):
+    runner = _seed(tmp_path, database_url)
+    table = runner.invoke(main, ["stats", "--db", database_url, "--kind", "reply"])
     assert table.exit_code == 0 and table.stdout.startswith("1 posts") and "@moniquedenb" in table.stdout
+    weeks = runner.invoke(main, ["stats", "--db", database_url, "--by", "week", "--from", "2015-01-01",
+                                 "--until", "2015-01-31", "--timezone", "UTC"])
+    assert "2015-W01" in weeks.stdout and "2015-W05" in weeks.stdout and "2014-W52" not in weeks.stdout
+    searched = json.loads(runner.invoke(main, ["stats", "--db", database_url, "--search", "#zelfstandigeteams",
+                                               "--format", "json"]).stdout)  # read once, not per day
+    assert searched["posts"] == 2 and searched["top_hashtags"][0] == {"hashtag": "zelfstandigeteams", "posts": 2}
+    bad = runner.invoke(main, ["stats", "--db", database_url, "--timezone", "Mars/Olympus"])
+    assert bad.exit_code == 2

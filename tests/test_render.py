@@ -1,6 +1,7 @@
 """archive.render: the seed's lines and the HTML widget; hostile text stays harmless."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -153,3 +154,32 @@ def test_entries_use_english_when_asked():
 def test_future_post_renders_in_future_tense():
     soon = post("straks", when=NOW + timedelta(days=3, hours=2))
     assert "over 3 dagen 2 uur" in render_html([soon], now=NOW, relative=NL, fragment=True)
+
+
+def test_numbered_pages_keep_hostile_text_inert(tmp_path):
+    from archive.render import write_pages
+
+    evil_link = Link("https://t.co/abc", "javascript:alert(1)", "click me")
+    posts = [post(text + " https://t.co/abc", links=[evil_link], url="javascript:alert(2)", remote_id=str(n),
+                  when=NOW - timedelta(days=n + 1)) for n, text in enumerate(HOSTILE)]
+    assert write_pages(posts, tmp_path, per_page=3, total=len(posts), now=NOW, relative=NL,
+                       title="<script>alert('t')</script>", language="en") == 3
+    for number in (1, 2, 3):
+        html = (tmp_path / f"page-{number}.html").read_text(encoding="utf-8")
+        parser = _Collector()
+        parser.feed(html)
+        assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "section", "ol", "li",
+                                    "a", "span", "time", "nav"}
+        for name, value in parser.attrs:
+            assert not name.startswith("on")
+            if name == "href":
+                assert value.startswith(("https://", "http://")) or re.fullmatch(r"page-[123]\.html", value)
+        assert f"Page {number} of 3" in html and "<script>" not in html
+
+
+def test_pages_of_an_empty_timeline(tmp_path):
+    from archive.render import write_pages
+
+    assert write_pages([], tmp_path, per_page=10, total=0, now=NOW, relative=NL) == 1
+    html = (tmp_path / "page-1.html").read_text(encoding="utf-8")
+    assert "Pagina 1 van 1" in html and 'rel="next"' not in html and 'rel="prev"' not in html

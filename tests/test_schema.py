@@ -66,7 +66,8 @@ def _table(inspector, connection, name: str) -> dict:
     primary_key = inspector.get_pk_constraint(name)
     return {
         # Order is left out: a migration can only add a column at the end, the table lists it where it reads well.
-        "columns": {c["name"]: (c["type"].compile(dialect=connection.dialect), c["nullable"], c.get("default"),
+        "columns": {c["name"]: ("" if isinstance(c["type"], sqlalchemy.types.NullType)  # FTS5 columns have no type
+                                else c["type"].compile(dialect=connection.dialect), c["nullable"], c.get("default"),
                                 c.get("autoincrement"), c.get("identity"), c.get("computed"))
                     for c in inspector.get_columns(name)},
         "primary_key": (primary_key.get("name"), primary_key["constrained_columns"]),

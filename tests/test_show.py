@@ -1,6 +1,7 @@
 """`archive show` / `archive render` / `archive fetch` through the CLI, checked through the store."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -56,7 +57,8 @@ def test_show_reproduces_the_seed(seeded, machine_tz):
 
 def test_show_in_english_with_limit_and_filters(seeded):
     result = run("show", "teamsaantstuur", "--locale", "en", "--now", "2020-11-27", "--db", seeded, "--limit", "2")
-    assert result.output.splitlines() == [line.replace("5 jaar 10 maanden geleden", "5 years 10 months ago")
+    assert result.stderr == "posts 1–2 of 10 shown, newest first; next: --page 2, everything: --all\n"
+    assert result.stdout.splitlines() == [line.replace("5 jaar 10 maanden geleden", "5 years 10 months ago")
                                           for line in SEED_LINES.splitlines()[:2]]
     result = run("show", "--hashtag", "#stadskantoor030", "--now", "2020-11-27", "--db", seeded)
     assert len(result.output.splitlines()) == 2  # "Buiten#stadskantoor030" is not a hashtag on X
@@ -149,3 +151,99 @@ def test_reading_commands_name_a_database_that_is_not_there(tmp_path):
         assert result.exit_code == 2, (command, result.output)
         assert result.output.strip() == f"archive: {missing}: no database here (import or fetch posts first, or check --db)"
     assert not missing.exists() and not (tmp_path / "t.html").exists()
+
+
+# -- paging ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def many(tmp_path):
+    """An archive of 250 posts, one an hour, the newest 'bericht 249'."""
+    from archive.records import ArchivedPost
+
+    store = pytest.importorskip("archive.store")
+    url = f"sqlite:///{tmp_path / 'many.db'}"
+    database = store.open_archive(url)
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    posts = [ArchivedPost("x", str(1000 + n), "teamsaantstuur", start + timedelta(hours=n), f"bericht {n}",
+                          url=f"https://x.com/teamsaantstuur/status/{1000 + n}") for n in range(250)]
+    store.upsert_posts(database, posts, source="test", now=datetime.now(timezone.utc))
+    database.engine.dispose()
+    return url
+
+
+def test_show_pages_by_default(many):
+    common = ("--now", "2021-01-01", "--db", many)
+    first = run("show", *common)
+    assert first.exit_code == 0
+    lines = first.stdout.splitlines()
+    assert len(lines) == 200 and lines[0].startswith("@teamsaantstuur bericht 249 ")
+    assert first.stderr == "posts 1–200 of 250 shown, newest first; next: --page 2, everything: --all\n"
+    second = run("show", *common, "--page", "2")
+    assert [line.split()[2] for line in second.stdout.splitlines()] == [str(n) for n in range(49, -1, -1)]
+    assert second.stderr == ""  # the last page: nothing more
+    middle = run("show", *common, "--limit", "100", "--page", "2")
+    assert middle.stdout.splitlines()[0].startswith("@teamsaantstuur bericht 149 ")
+    assert middle.stderr == "posts 101–200 of 250 shown, newest first; next: --page 3, everything: --all\n"
+    for everything in (["--all"], ["--limit", "0"]):
+        result = run("show", *common, *everything)
+        assert len(result.stdout.splitlines()) == 250 and result.stderr == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--all", "--limit", "5"], "--all and --limit contradict each other"),
+    (["--all", "--page", "2"], "--page needs pages"),
+    (["--page", "4"], "archive: no page 4: 250 posts make 2 pages of 200"),
+    (["--limit", "-1"], "-1 is not in the range"),
+])
+def test_show_paging_mistakes_exit_2(many, args, message):
+    result = run("show", "--db", many, *args)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_render_one_page_says_when_there_is_more(many, tmp_path):
+    page = tmp_path / "tijdlijn.html"
+    result = run("render", "--html", str(page), "--now", "2021-01-01", "--db", many)
+    assert result.exit_code == 0
+    assert page.read_text(encoding="utf-8").count("<time") == 200
+    assert result.stderr == (f"{page}: posts 1–200 of 250 shown, newest first; next: --page 2, everything: --all, "
+                             "numbered pages: --pages DIR\n")
+    assert run("render", "--html", str(page), "--db", many, "--page", "9").exit_code == 2
+    assert page.read_text(encoding="utf-8").count("<time") == 200  # an error writes nothing
+    fragment = run("render", "--html", str(page), "--fragment", "--limit", "20", "--db", many)
+    assert fragment.exit_code == 0 and fragment.stderr == ""  # asked for 20: nothing to say (cron stays quiet)
+    assert page.read_text(encoding="utf-8").count("<time") == 20
+
+
+def test_render_numbered_pages_link_to_each_other(many, tmp_path):
+    folder = tmp_path / "site" / "tijdlijn"
+    folder.mkdir(parents=True)
+    (folder / "page-9.html").write_text("oud", encoding="utf-8")  # from an earlier, longer run
+    (folder / "index.html").write_text("eigen", encoding="utf-8")
+    result = run("render", "--pages", str(folder), "--limit", "100", "--now", "2021-01-01", "--db", many,
+                 "--locale", "nl")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{folder}: 3 pages of at most 100 posts (250 posts; page-1.html is the newest)\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["index.html", "page-1.html", "page-2.html", "page-3.html"]
+    links = {}
+    for number in (1, 2, 3):
+        html = (folder / f"page-{number}.html").read_text(encoding="utf-8")
+        assert f"Pagina {number} van 3" in html
+        links[number] = (re.search(r'<a rel="prev" href="([^"]+)"', html), re.search(r'<a rel="next" href="([^"]+)"', html))
+        assert html.count("<time") == (100 if number < 3 else 50)
+    assert links[1][0] is None and links[1][1].group(1) == "page-2.html"
+    assert links[2][0].group(1) == "page-1.html" and links[2][1].group(1) == "page-3.html"
+    assert links[3][0].group(1) == "page-2.html" and links[3][1] is None
+    first = (folder / "page-1.html").read_text(encoding="utf-8")
+    assert first.index("bericht 249") < first.index("bericht 150") and "bericht 149" not in first
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give --html FILE (one page) or --pages DIR"),
+    (["--html", "x.html", "--pages", "p"], "give --html FILE (one page) or --pages DIR"),
+    (["--pages", "p", "--fragment"], "--fragment is one piece to include"),
+    (["--pages", "p", "--all"], "--pages writes every post"),
+])
+def test_render_option_mistakes_exit_2(many, tmp_path, args, message):
+    result = run("render", "--db", many, *args)
+    assert result.exit_code == 2 and message in result.output

@@ -79,7 +79,8 @@ def test_bad_filters_are_explained_not_crashed(app):
     http = signed_in_client(app, "viewer")
     for query, message in (("account=nobody", "Dat account staat niet in het archief."),
                            ("kind=bogus", "Onbekende soort bericht."),
-                           ("from=31-01-2015", "Schrijf datums als jaar-maand-dag")):
+                           ("from=31-01-2015", "Schrijf datums als jaar-maand-dag"),
+                           ("search=%2A%2A%2A", "nothing to search for")):
         page = http.get(f"/archive?{query}")
         assert page.status_code == 200 and message in page.text, query
     assert http.get("/archive/export.csv?kind=bogus").status_code == 400

@@ -63,12 +63,21 @@ def chosen_filter(request: Request, db) -> tuple:
     if (chosen["from"] and start is None) or (chosen["until"] and end is None):
         errors.append(_t(request, "Write dates as year-month-day, like 2015-01-31."))
     local = ZoneInfo(zone)
+    search = chosen["search"].strip() or None
+    if search:
+        from archive.search import SearchSyntaxError, parse
+
+        try:
+            parse(search)
+        except SearchSyntaxError as error:
+            errors.append(str(error))
+            search = None
     post_filter = PostFilter(
         accounts=(chosen["account"],) if chosen["account"] and not errors else (),
         kinds=(chosen["kind"],) if chosen["kind"] in KINDS else (),
         since=datetime.combine(start, time(0), local) if start else None,
         until=datetime.combine(end + timedelta(days=1), time(0), local) if end else None,
-        search=chosen["search"].strip() or None, newest_first=True)
+        search=search, newest_first=True)
     return post_filter, chosen, zone, known, errors
 
 

@@ -1,4 +1,4 @@
-"""`archive export`: the archive (filtered) as CSV, JSONL, JSON or XLSX, to a file or stdout."""
+"""`archive export`: the archive (filtered) as CSV, JSONL, JSON, XLSX or Parquet, to a file or stdout."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from archive.pipelines import csv_cells
 from campaign.options import account_option, format_option, parse_now, resolve_posts_file
 
 from .importing import progress_bar
@@ -19,7 +18,8 @@ from .importing import progress_bar
 from .show import (FILTER_OPTIONS, archive_file_options, build_filter, open_for_accounts, relative_formatter,
                    time_options, with_options, zone_of)
 
-FORMATS = ["csv", "jsonl", "json", "xlsx"]
+FORMATS = ["csv", "jsonl", "json", "xlsx", "parquet"]
+FILE_ONLY = ("xlsx", "parquet")  # zip and Parquet files are not written to a pipe
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 
 
@@ -29,9 +29,11 @@ export_filter_options = with_options([account_option("posts", multiple=True, des
 
 @click.command("export")
 @format_option(FORMATS, "csv", dest="format_name",
-               help="csv (one row per post), jsonl (every field; `archive import` reads it back), json, xlsx.")
+               help="csv (one row per post), jsonl (every field; `archive import` reads it back), json, xlsx "
+                    "(headers in --locale, dates as dates, links as links), parquet (typed columns for "
+                    "DuckDB/pandas; needs `pip install 'praatmee[parquet]'`).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here ('-': standard output, the default; xlsx needs a file).")
+              help="Write here ('-': standard output, the default; xlsx and parquet need a file).")
 @click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel: ';' between fields, a BOM, formula-like "
                                             "cells (=, +, -, @) made harmless, and X's 18-digit ids kept exact.")
 @click.option("--delimiter", type=click.Choice(list(DELIMITERS)), default=None,
@@ -49,7 +51,8 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
     Columns: id, platform, account, url, created_at (UTC), created_local (--timezone),
     relative_time (--locale, --now), kind, text, reply_to, hashtags, mentions, links
     (t.co expanded), likes, reposts, replies, quotes, language, campaign, occurrence,
-    deleted_at. Rows are streamed: any size in bounded memory.
+    deleted_at. In csv and xlsx the text shows t.co links expanded, as readers see them;
+    jsonl, json and parquet keep it as stored. Rows are streamed: any size in bounded memory.
 
     Example:
 
@@ -58,17 +61,23 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
     """
     from archive import export
     from archive.errors import ExportError
-    from archive.store import count_posts, query_flat, query_posts
+    from archive.store import count_posts, query_posts
+    from archive.tabular import csv_rows, raw_batches, xlsx_batches
+    from archive.xlsx import MAX_LINKS, MAX_URL
 
     posts_file = resolve_posts_file(posts_file)
     zone = zone_of(zone_name)
     now = parse_now(now, zone)
-    rows = export.Rows(zone=zone, now=now, relative=relative_formatter(locale, zone, units))
+    relative_formatter(locale, zone, units)  # an unknown --locale is refused before anything is opened
     post_filter = replace(build_filter((), zone=zone, since=since, until=until, **filters), newest_first=False)
     if output is not None and str(output) == "-":
         output = None
-    if format_name == "xlsx" and output is None:
-        raise click.UsageError("xlsx needs a file: add -o FILE.xlsx")
+    if format_name in FILE_ONLY and output is None:
+        raise click.UsageError(f"{format_name} needs a file: add -o FILE.{format_name}")
+    if format_name == "parquet":
+        from archive.parquet import require
+
+        require()  # before anything is opened: one line naming the extra
     if output is not None and not output.parent.is_dir():
         raise ExportError(f"{output}: the folder {output.parent} does not exist")
     separator = DELIMITERS[delimiter] if delimiter else (";" if excel else ",")
@@ -81,15 +90,20 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         total = count_posts(database, post_filter) if show else None
         if format_name in ("jsonl", "json"):  # every field
             posts = query_posts(database, post_filter, with_raw=True)
-        elif format_name == "xlsx":  # table rows need only some fields: read just those
-            posts = query_flat(database, post_filter)
-        else:  # csv: a reading process opens its own connection (see csv_cells)
+        else:  # csv, xlsx, parquet: a reading process opens its own connection (see archive.tabular)
             database.engine.dispose()
         target = output.with_name(output.name + ".part") if output else None
         try:
             with progress_bar("export", enabled=show, total=total) as advance:
                 if format_name == "xlsx":
-                    count = export.write_xlsx(posts, target, rows, progress=advance)
+                    with closing(xlsx_batches(db_url, posts_file, post_filter, (zone, now, locale, units))) as cells:
+                        count = export.write_xlsx_cells(chain.from_iterable(cells), target,
+                                                        header=export.headers(locale, zone), progress=advance)
+                elif format_name == "parquet":
+                    from archive.parquet import write_parquet
+
+                    with closing(raw_batches(db_url, posts_file, post_filter)) as batches:
+                        count = write_parquet(batches, target, zone=zone, progress=advance)
                 else:
                     encoding = "utf-8-sig" if with_bom and format_name == "csv" else "utf-8"
                     stream = (open(target, "w", encoding=encoding, newline="") if target else
@@ -97,10 +111,9 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
                                                write_through=False))
                     try:
                         if format_name == "csv":
-                            with closing(csv_cells(db_url, posts_file, post_filter,
-                                                   (zone, now, locale, units))) as cells:
-                                count = export.write_csv_cells(chain.from_iterable(cells), stream,
-                                                               delimiter=separator, excel=excel, progress=advance)
+                            with closing(csv_rows(db_url, posts_file, post_filter, (zone, now, locale, units))) as cells:
+                                count = export.write_csv_cell_batches(cells, stream, delimiter=separator, excel=excel,
+                                                                      progress=advance)
                         elif format_name == "jsonl":
                             count = export.write_jsonl(posts, stream, progress=advance)
                         else:
@@ -124,3 +137,7 @@ def command(format_name, output, excel, delimiter, bom, progress, accounts, sinc
         database.engine.dispose()
     if output:
         click.echo(f"{output}: {count} posts", err=True)
+    if getattr(count, "links_dropped", 0):
+        click.echo(f"{output}: {count.links_dropped:,} links left as plain text (Excel takes at most "
+                   f"{MAX_LINKS:,} hyperlinks in a sheet, each at most {MAX_URL:,} characters, http(s) only)",
+                   err=True)

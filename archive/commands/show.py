@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
+from contextlib import closing
+from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import islice
 
 import click
 
@@ -46,7 +48,9 @@ FILTER_OPTIONS = [
     click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
                  help="Only these kinds (repeat the option for more)."),
     click.option("--campaign", metavar="ID", help="Only posts the campaign queue sent for this campaign."),
-    click.option("--search", metavar="TEXT", help="Posts whose text contains TEXT (any case)."),
+    click.option("--search", metavar="TEXT",
+                 help="Full-text search: words (any case, accents folded), \"a phrase\", word*, #tag, @mention, "
+                      "a OR b, -word to exclude; best match first."),
     click.option("--include-deleted", is_flag=True, help="Also posts deleted on the platform."),
 ]
 
@@ -60,8 +64,73 @@ def with_options(options):
     return decorate
 
 
-filter_options = with_options([*FILTER_OPTIONS, click.option(
-    "--limit", type=click.IntRange(min=1), help="At most this many posts (the newest).")])
+DEFAULT_LIMIT = 200
+
+# The paging of show and render: the newest --limit posts, or page --page of them, or --all.
+PAGING_OPTIONS = [
+    click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+                 help=f"At most N posts, the newest; 0 for all [default: {DEFAULT_LIMIT}]."),
+    click.option("--page", type=click.IntRange(min=1), default=None, metavar="K",
+                 help="The K-th page of --limit posts, newest first (page 1: the newest)."),
+    click.option("--all", "all_posts", is_flag=True, help="Every post (the same as --limit 0)."),
+]
+
+filter_options = with_options([*FILTER_OPTIONS, *PAGING_OPTIONS])
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which posts of a newest-first list to show: page `page` of `size` (None: all of them)."""
+
+    size: int | None
+    page: int = 1
+
+    @property
+    def skip(self) -> int:
+        return (self.page - 1) * self.size if self.size else 0
+
+
+def paging_of(limit: int | None, page: int | None, all_posts: bool) -> Paging:
+    """--limit, --page and --all as a Paging (a usage error when they contradict each other)."""
+    if all_posts and limit:
+        raise click.UsageError("--all and --limit contradict each other: give one")
+    if all_posts or limit == 0:
+        if page and page > 1:
+            raise click.UsageError("--page needs pages: give --limit N instead of --all")
+        return Paging(None)
+    return Paging(limit or DEFAULT_LIMIT, page or 1)
+
+
+def read_page(database, post_filter, paging: Paging):
+    """(the posts of the page, newest first; how many match in all, or None when that is all of
+    them). The posts are read on demand: one more than the page decides whether more exist, and
+    only then are they counted."""
+    from archive.store import count_posts, query_flat
+
+    if paging.size is None:
+        return query_flat(database, replace(post_filter, limit=None)), None
+    end = paging.skip + paging.size
+    with closing(query_flat(database, replace(post_filter, limit=end + 1))) as reading:
+        posts = list(islice(reading, paging.skip, end + 1))
+    if len(posts) > paging.size or (paging.page > 1 and not posts):
+        return posts[:paging.size], count_posts(database, replace(post_filter, limit=None))
+    return posts, None
+
+
+def more_message(shown: int, total: int, paging: Paging, *, what: str = "posts", hints=()) -> str:
+    """One line for stderr when not every post was shown: which ones, and how to get the rest."""
+    if paging.size is None or total <= 0:
+        return ""
+    pages = -(-total // paging.size)
+    if paging.page > pages:
+        return f"no page {paging.page}: {total:,} {what} make {pages:,} page{'s' * (pages != 1)} of {paging.size:,}"
+    first = paging.skip + 1
+    more_hints, hints = hints, []
+    if paging.page < pages:
+        hints.append(f"next: --page {paging.page + 1}")
+    hints.append("everything: --all")
+    hints.extend(more_hints)
+    return f"{what} {first:,}–{first + shown - 1:,} of {total:,} shown, newest first; " + ", ".join(hints)
 
 
 def zone_of(zone_name: str | None):
@@ -116,24 +185,18 @@ def open_for_accounts(db_url, posts_file, accounts, post_filter, *, create: bool
     return database, replace(post_filter, accounts=handles)
 
 
-def query(db_url, posts_file, post_filter, accounts=()):
-    """Open the archive once and return its posts for the filter (newest first)."""
-    from archive.store import query_posts
-
-    database, post_filter = open_for_accounts(db_url, posts_file, accounts, post_filter)
-    return database, query_posts(database, post_filter)
-
-
 @click.command("show")
 @click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...")
 @archive_options
 @time_options
 @filter_options
-def command(accounts, db_url, posts_file, locale, zone_name, now, units, **filters):
+def command(accounts, db_url, posts_file, locale, zone_name, now, units, limit, page, all_posts, **filters):
     """Print ACCOUNT's archived timeline, newest first: @handle text relative-time.
 
     Relative times are calendar-exact and floored ("5 jaar 10 maanden geleden"); --now makes
-    the output reproducible. Without ACCOUNT, every account in the archive.
+    the output reproducible. Without ACCOUNT, every account in the archive. The newest 200
+    posts unless --limit, --page or --all say otherwise; when there are more, a line on
+    standard error says how many and how to see them.
 
     Example:
 
@@ -142,13 +205,27 @@ def command(accounts, db_url, posts_file, locale, zone_name, now, units, **filte
     """
     from archive.render import write_lines
 
+    paging = paging_of(limit, page, all_posts)
     zone = zone_of(zone_name)
     now = parse_now(now, zone)
     relative = relative_formatter(locale, zone, units)
-    database, posts = query(db_url, posts_file, build_filter((), zone=zone, **filters), accounts)
+    database, post_filter = open_for_accounts(db_url, posts_file, accounts, build_filter((), zone=zone, **filters))
     try:
-        write_lines(posts, sys.stdout, now=now, relative=relative)
+        posts, total = read_page(database, post_filter, paging)
+        shown = write_lines(posts, sys.stdout, now=now, relative=relative)
     finally:
-        dispose = getattr(getattr(database, "engine", None), "dispose", None)
-        if dispose:
-            dispose()
+        database.engine.dispose()
+    report_paging(shown, total, paging)
+
+
+def report_paging(shown: int, total: int | None, paging: Paging, prefix: str = "", hints=()) -> None:
+    """Say on stderr that more posts exist (see more_message); a page past the end is an error."""
+    if total is None:
+        return
+    from archive.errors import ArchiveError
+
+    message = more_message(shown, total, paging, hints=hints)
+    if not shown and paging.page > 1:
+        raise ArchiveError(message)
+    sys.stdout.flush()
+    click.echo(prefix + message, err=True)

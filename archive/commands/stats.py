@@ -1,57 +1,163 @@
-"""`archive stats`: posts per month or week, top hashtags, mentions and links, engagement per campaign."""
+"""`archive stats`: posts, kinds and engagement per period (zero-filled), per account and per campaign;
+top posts; top hashtags, mentions and links. Computed in SQL (archive.stats)."""
 from __future__ import annotations
 
-import csv
+import io
 import json
 import sys
 from dataclasses import replace
 
 import click
 
-from .exporting import export_filter_options
 from campaign.options import format_option, timezone_option
 
+from .exporting import export_filter_options
 from .show import archive_file_options, build_filter, open_for_accounts, zone_of
 
+SECTIONS = ["periods", "accounts", "campaigns", "posts", "hashtags", "mentions", "links"]
+TOTAL_COLUMNS = ["posts", "post", "reply", "repost", "quote", "likes", "reposts", "replies", "quotes", "engagement"]
 
-def _table(stats, top: int) -> str:
-    data = stats.as_dict(top)
+
+def totals_cells(totals) -> list:
+    return [totals.posts, *totals.kinds.values(), totals.likes, totals.reposts, totals.replies, totals.quotes,
+            totals.engagement]
+
+
+def account_label(account, accounts) -> str:
+    """@handle, with the platform when two platforms share the handle."""
+    shared = sum(1 for other in accounts if other.account.lower() == account.account.lower()) > 1
+    return f"@{account.account}" + (f" ({account.platform})" if shared else "")
+
+
+def csv_table(stats, section: str, zone) -> tuple[list[str], list[list]]:
+    """(header, rows) of one section, wide: one row per period (account, campaign, …), one column
+    per number, so that a spreadsheet charts the selected columns directly."""
+    from archive.stats import top_post_dict
+
+    if section == "periods":
+        several = len(stats.accounts) > 1
+        header = ["period", "first_day", "last_day", *TOTAL_COLUMNS]
+        if several:
+            header += [f"posts {account_label(a, stats.accounts)}" for a in stats.accounts]
+        rows = []
+        for number, (period, totals) in enumerate(zip(stats.periods, stats.per_period)):
+            row = [period.key, period.first_day.isoformat(), period.last_day.isoformat(), *totals_cells(totals)]
+            if several:
+                row += [a.per_period[number].posts for a in stats.accounts]
+            rows.append(row)
+        return header, rows
+    if section == "accounts":
+        return (["account", "platform", *TOTAL_COLUMNS],
+                [[a.account, a.platform, *totals_cells(a.totals)] for a in stats.accounts])
+    if section == "campaigns":
+        return (["campaign", *TOTAL_COLUMNS],
+                [[campaign or "", *totals_cells(totals)] for campaign, totals in stats.campaigns])
+    if section == "posts":
+        header = ["rank", "engagement", "likes", "reposts", "replies", "quotes", "account", "platform", "created_at",
+                  "created_local", "kind", "url", "id", "campaign", "text"]
+        rows = []
+        for rank, post in enumerate(stats.top_posts, 1):
+            data = top_post_dict(post, zone)
+            rows.append([rank, data["engagement"], data["likes"], data["reposts"], data["replies"], data["quotes"],
+                         data["account"], data["platform"], data["created_at"], data["created_local"], data["kind"],
+                         data["url"] or "", data["remote_id"], data["campaign"] or "", data["text"]])
+        return header, rows
+    key = {"hashtags": "hashtag", "mentions": "mention", "links": "link"}[section]
+    return [key, "posts"], [[k, v] for k, v in getattr(stats, section)]
+
+
+def table_text(stats, zone) -> str:
+    """For people: the totals, then each section as aligned columns."""
     lines = [f"{stats.posts} posts"]
+    if stats.periods:
+        lines[0] += (f", {stats.periods[0].first_day.isoformat()} – {stats.periods[-1].last_day.isoformat()}"
+                     f" ({stats.zone})")
+    if not stats.posts:
+        return "\n".join(lines)
+    t = stats.totals
+    lines.append(f"kinds: {t.kinds['post']} posts, {t.kinds['reply']} replies, {t.kinds['repost']} reposts, "
+                 f"{t.kinds['quote']} quotes")
+    lines.append(f"engagement: {t.engagement} ({t.likes} likes, {t.reposts} reposts, {t.replies} replies, "
+                 f"{t.quotes} quotes; reposts of others not counted)")
 
-    def section(title, items):
-        if not items:
+    def table(title, header, rows):
+        if not rows:
             return
-        width = max(len(str(k)) for k, _ in items)
-        lines.append("")
-        lines.append(title)
-        lines.extend(f"  {str(k):<{width}}  {v:>7}" for k, v in items)
+        cells = [[str(c) for c in row] for row in rows]
+        widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
+        numeric = [all(isinstance(row[i], int) for row in rows) for i in range(len(header))]
 
-    section(f"posts per {stats.period}", [(r["period"], r["posts"]) for r in data["per_period"]])
-    section("kinds", list(data["kinds"].items()))
-    section("top hashtags", [("#" + r["hashtag"], r["posts"]) for r in data["top_hashtags"]])
-    section("top mentions", [("@" + r["mention"], r["posts"]) for r in data["top_mentions"]])
-    section("top links", [(r["link"], r["posts"]) for r in data["top_links"]])
-    if data["campaigns"]:
-        lines.append("")
-        lines.append("engagement per campaign (posts, likes, reposts, replies, quotes)")
-        for r in data["campaigns"]:
-            lines.append(f"  {r['campaign'] or '(not from the campaign)'}: {r['posts']}, {r['likes']}, "
-                         f"{r['reposts']}, {r['replies']}, {r['quotes']}")
+        def line(values):
+            return "  " + "  ".join(v.rjust(w) if n else v.ljust(w)
+                                    for v, w, n in zip(values, widths, numeric)).rstrip()
+
+        lines.extend(["", title, line(header)])
+        lines.extend(line(row) for row in cells)
+
+    numbers = ["posts", "replies", "reposts", "quotes", "engagement"]
+
+    def summary(totals):
+        return [totals.posts, totals.kinds["reply"], totals.kinds["repost"], totals.kinds["quote"], totals.engagement]
+
+    table(f"per {stats.period}", [stats.period, *numbers],
+          [[p.key, *summary(totals)] for p, totals in zip(stats.periods, stats.per_period)])
+    if len(stats.accounts) > 1:
+        table("per account", ["account", *numbers],
+              [[account_label(a, stats.accounts), *summary(a.totals)] for a in stats.accounts])
+    table("per campaign", ["campaign", *numbers],
+          [[campaign or "(not from the campaign)", *summary(totals)] for campaign, totals in stats.campaigns])
+    table("top posts", ["engagement", "account", "created (local)", "text"],
+          [[p.engagement, "@" + p.account, p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            _short(p.text)] for p in stats.top_posts])
+    table("top hashtags", ["hashtag", "posts"], [["#" + k, v] for k, v in stats.hashtags])
+    table("top mentions", ["mention", "posts"], [["@" + k, v] for k, v in stats.mentions])
+    table("top links", ["link", "posts"], [[k, v] for k, v in stats.links])
     return "\n".join(lines)
 
 
+def _short(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def write_csv(header, rows, *, excel: bool) -> None:
+    from campaign.csvexcel import ENCODING, SEPARATOR, write_csv as write
+
+    cells = [[str(cell) for cell in row] for row in rows]
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding=ENCODING if excel else "utf-8", newline="")
+    try:
+        write(stream, header, cells, delimiter=SEPARATOR if excel else ",", excel=excel,
+              id_columns=[header.index("id")] if excel and "id" in header else (),
+              lineterminator="\r\n" if excel else "\n")
+    finally:
+        stream.flush()
+        stream.detach()
+
+
 @click.command("stats")
-@click.option("--by", "period", type=click.Choice(["month", "week"]), default="month", show_default=True,
-              help="Count posts per calendar month or ISO week (in --timezone).")
+@click.option("--by", "period", type=click.Choice(["month", "week", "day"]), default="month", show_default=True,
+              help="Count per calendar month, ISO week or day (in --timezone); every one in the range, "
+                   "also those without posts.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
-              help="How many hashtags, mentions and links to list.")
+              help="How many top posts, hashtags, mentions and links to list.")
 @format_option(["table", "csv", "json"], "table", dest="format_name",
-               help="table for people; csv (section,key,value) or json for tools.")
-@timezone_option("IANA zone for months and weeks [env ARCHIVE_TIMEZONE; default: Europe/Amsterdam].")
+               help="table for people; csv (one section, wide: a row per period, a column per number) "
+                    "or json (everything) for tools.")
+@click.option("--section", type=click.Choice(SECTIONS), default="periods", show_default=True,
+              help="Which table --format csv writes: periods, accounts, campaigns, posts (the top posts), "
+                   "hashtags, mentions or links.")
+@click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel: ';', a BOM, formula-like cells made harmless.")
+@timezone_option("IANA zone for days, weeks and months [env ARCHIVE_TIMEZONE; default: Europe/Amsterdam].")
 @export_filter_options
 @archive_file_options
-def command(period, top, format_name, zone_name, accounts, since, until, db_url, posts_file, **filters):
-    """Summarise the archive: posts per period, top hashtags/mentions/links, engagement per campaign.
+def command(period, top, format_name, section, excel, zone_name, accounts, since, until, db_url, posts_file,
+            **filters):
+    """Summarise the archive: posts, replies, reposts, quotes and engagement per period, per account
+    and per campaign; top posts; top hashtags, mentions and links.
+
+    Engagement is the likes, reposts, replies and quotes a post received (a repost's belong to the
+    reposted post and are not counted). Periods run from --from (or the first post) to --until (or
+    the last post), zero-filled.
 
     Example:
 
@@ -59,20 +165,18 @@ def command(period, top, format_name, zone_name, accounts, since, until, db_url,
         archive stats --account teamsaantstuur --from 2015-01-01 --by week --format csv > stats.csv
     """
     from archive.stats import compute
-    from archive.store import query_posts
 
     zone = zone_of(zone_name)
     post_filter = replace(build_filter((), zone=zone, since=since, until=until, **filters), newest_first=False)
     database, post_filter = open_for_accounts(db_url, posts_file, accounts, post_filter)
     try:
-        stats = compute(query_posts(database, post_filter, with_raw=False), period=period, zone=zone)
+        stats = compute(database, post_filter, period=period, zone=zone, top=top)
     finally:
         database.engine.dispose()
     if format_name == "json":
-        click.echo(json.dumps(stats.as_dict(top), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(stats.as_dict(zone), ensure_ascii=False, indent=2))
     elif format_name == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["section", "key", "value"])
-        writer.writerows(stats.rows(top))
+        header, rows = csv_table(stats, section, zone)
+        write_csv(header, rows, excel=excel)
     else:
-        click.echo(_table(stats, top))
+        click.echo(table_text(stats, zone))

@@ -10,6 +10,7 @@ from sqlalchemy import Text, and_, exists, func, select, true, type_coerce
 
 from campaign.queue.db import Database
 
+from .. import search as full_text
 from .. import tables as t
 from ..records import ArchivedPost, Link, PostFilter
 from .rows import BATCH, record_of_row
@@ -26,7 +27,9 @@ def _sent():
             .subquery("sent"))
 
 
-def _where(post_filter: PostFilter, sent):
+def _where(post_filter: PostFilter, sent, *, search=None):
+    """The filter as one WHERE condition over _joined(sent). The search's condition comes from
+    archive.search (given as `search` by a ranked listing, which joins the index itself)."""
     posts = t.posts
     conditions = []
     if post_filter.accounts:
@@ -46,21 +49,46 @@ def _where(post_filter: PostFilter, sent):
     if post_filter.campaign:
         conditions.append(sent.c.campaign_id == post_filter.campaign)
     if post_filter.search:
-        conditions.append(func.lower(posts.c.text).contains(post_filter.search.lower(), autoescape=True))
+        conditions.append(search if search is not None else full_text.condition(full_text.parse(post_filter.search)))
     if not post_filter.include_deleted:
         conditions.append(posts.c.deleted_at.is_(None))
     return and_(true(), *conditions)
 
 
-def _joined(sent):
+def _joined(sent, source=t.posts):
+    """source (the posts, or the posts joined with something) with the campaign link joined in."""
     posts = t.posts
-    return posts.outerjoin(sent, and_(sent.c.remote_id == posts.c.remote_id, sent.c.platform == posts.c.platform))
+    return source.outerjoin(sent, and_(sent.c.remote_id == posts.c.remote_id, sent.c.platform == posts.c.platform))
+
+
+def _listing(columns, post_filter: PostFilter, sent, dialect: str, connection=None):
+    """SELECT columns of the posts post_filter selects on a database (dialect: sqlite, postgresql),
+    in a listing's order: with a search that has words or phrases (and filter.ranked), best match
+    first (archive.search.listing); else by created_at then remote_id, oldest first unless
+    filter.newest_first. Given the connection it will run on, a search of common tags is checked
+    post by post (archive.search.per_post_is_faster)."""
+    posts = t.posts
+    order = ((posts.c.created_at.desc(), posts.c.remote_id.desc()) if post_filter.newest_first
+             else (posts.c.created_at, posts.c.remote_id))
+    query = full_text.parse(post_filter.search) if post_filter.search else None
+    ranked = (full_text.listing(query, dialect, then=order)
+              if query is not None and post_filter.ranked else None)
+    if ranked is None:
+        search = (full_text.condition(query, per_post=True) if query is not None and connection is not None
+                  and full_text.per_post_is_faster(query, connection) else None)
+        statement = (select(*columns).select_from(_joined(sent)).where(_where(post_filter, sent, search=search))
+                     .order_by(*order))
+    else:
+        statement = (select(*columns).select_from(_joined(sent, ranked.source))
+                     .where(_where(post_filter, sent, search=ranked.condition)).order_by(*ranked.order))
+    return statement.limit(post_filter.limit) if post_filter.limit is not None else statement
 
 
 def query_posts(database: Database, post_filter: PostFilter = PostFilter(), *,
                 batch: int = BATCH, with_raw: bool = True) -> Iterator[ArchivedPost]:
     """The posts matching post_filter, streamed (a server-side cursor on PostgreSQL, `batch` rows
-    at a time), ordered by created_at then remote_id, oldest first unless filter.newest_first.
+    at a time), ordered by created_at then remote_id, oldest first unless filter.newest_first;
+    with a search of words or phrases best match first (archive.search; unless not filter.ranked).
     Deleted posts only with filter.include_deleted. campaign_id/occurrence_key are filled for posts
     the campaign queue sent. The read transaction stays open until the iterator is exhausted or
     closed. with_raw=False leaves raw None (faster when the source JSON is not needed).
@@ -68,13 +96,9 @@ def query_posts(database: Database, post_filter: PostFilter = PostFilter(), *,
     posts = t.posts
     sent = _sent()
     columns = [c for c in posts.c if with_raw or c.name != "raw"]
-    order = ((posts.c.created_at.desc(), posts.c.remote_id.desc()) if post_filter.newest_first
-             else (posts.c.created_at, posts.c.remote_id))
-    statement = (select(*columns, sent.c.campaign_id, sent.c.occurrence_key).select_from(_joined(sent))
-                 .where(_where(post_filter, sent)).order_by(*order))
-    if post_filter.limit is not None:
-        statement = statement.limit(post_filter.limit)
     with database.transaction() as connection:
+        statement = _listing([*columns, sent.c.campaign_id, sent.c.occurrence_key], post_filter, sent,
+                             connection.dialect.name, connection)
         result = connection.execution_options(yield_per=batch).execute(statement)
         names = list(result.keys())
         for row in result:  # plain dicts: record_of_row's lookups (and misses, e.g. raw) cost less than on RowMapping
@@ -108,20 +132,15 @@ class FlatPost:
 def query_flat(database: Database, post_filter: PostFilter = PostFilter(), *,
                batch: int = BATCH) -> Iterator[FlatPost]:
     """Like query_posts, for exporters of flat rows: the same posts in the same order, as FlatPost."""
-    posts = t.posts
     sent = _sent()
-    order = ((posts.c.created_at.desc(), posts.c.remote_id.desc()) if post_filter.newest_first
-             else (posts.c.created_at, posts.c.remote_id))
-    c = posts.c
+    c = t.posts.c
     # The times are read untyped and made aware by FlatPost: SQLAlchemy's per-value processing
     # cost more than the rest of reading a row.
-    statement = (select(c.platform, c.remote_id, c.account, type_coerce(c.created_at, Text), c.text, c.kind, c.url,
-                        c.language, c.reply_to_id, c.metrics, c.entities, type_coerce(c.deleted_at, Text),
-                        sent.c.campaign_id, sent.c.occurrence_key)
-                 .select_from(_joined(sent)).where(_where(post_filter, sent)).order_by(*order))
-    if post_filter.limit is not None:
-        statement = statement.limit(post_filter.limit)
+    columns = [c.platform, c.remote_id, c.account, type_coerce(c.created_at, Text), c.text, c.kind, c.url,
+               c.language, c.reply_to_id, c.metrics, c.entities, type_coerce(c.deleted_at, Text),
+               sent.c.campaign_id, sent.c.occurrence_key]
     with database.transaction() as connection:
+        statement = _listing(columns, post_filter, sent, connection.dialect.name, connection)
         for row in connection.execution_options(yield_per=batch).execute(statement):
             yield FlatPost(row)
 

@@ -128,7 +128,10 @@ def check(posts_file):
 @range_options("occurrences")
 @format_option(["table", "json", "csv"],
                help="Output format [default: table on a terminal, tab-separated lines when piped].")
-def plan(posts_file, since, until, fmt):
+@click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel, as `archive export --excel`: ';' between "
+                                            "fields, a BOM, formula-like cells (=, +, -, @) made harmless "
+                                            "(implies --format csv).")
+def plan(posts_file, since, until, fmt, excel):
     """Show every concrete occurrence in order: local time, UTC, account, text, length, id.
 
     Example:
@@ -139,6 +142,9 @@ def plan(posts_file, since, until, fmt):
     from campaign.cli import output
     from campaign.spec.plan import load_plan
 
+    if excel and fmt not in (None, "csv"):
+        raise click.UsageError(f"--excel is a kind of CSV: leave out --format {fmt}")
+    fmt = "csv" if excel else fmt
     plan_ = load_plan(resolve_posts_file(posts_file))
     for problem in plan_.problems.sorted():
         click.echo(str(problem), err=True)
@@ -148,6 +154,11 @@ def plan(posts_file, since, until, fmt):
     chosen = [o for o in plan_.occurrences if (low is None or o.due_at >= low) and (high is None or o.due_at < high)]
     if fmt == "json":
         click.echo(output.plan_json(chosen), nl=False)
+    elif fmt == "csv" and excel:
+        from campaign.csvexcel import write_excel
+
+        write_excel(sys.stdout.buffer, output.PLAN_FIELDS,
+                    ([str(record[field]) for field in output.PLAN_FIELDS] for record in output.plan_records(chosen)))
     elif fmt == "csv":
         click.echo(output.plan_csv(chosen), nl=False)
     elif fmt == "table" or (fmt is None and sys.stdout.isatty()):
