@@ -35,3 +35,17 @@ def require_known(connection, column, value: str, what: str) -> None:
     if value not in known:
         raise NotFoundError(f"unknown {what} '{value}'; " + (f"known: {', '.join(known)}" if known else
                             "the queue knows none yet (run 'campaign sync' first)"))
+
+
+def narrow_to(connection, query, *, account: str | None = None, campaign: str | None = None):
+    """`query` over scheduled_posts kept to one account and/or campaign, each checked to be known
+    first (require_known), so that every listing refuses a typo the same way."""
+    from campaign.queue.tables import campaigns, scheduled_posts
+
+    if account is not None:
+        require_known(connection, accounts.c.name, account, "account")
+        query = query.where(scheduled_posts.c.account == account)
+    if campaign is not None:
+        require_known(connection, campaigns.c.id, campaign, "campaign")
+        query = query.where(scheduled_posts.c.campaign_id == campaign)
+    return query

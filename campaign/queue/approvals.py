@@ -152,21 +152,13 @@ def pending(db: Database, *, now: datetime | None = None, campaign: str | None =
     With `now`, a rejected post is listed only while it could still go out (due + late not past);
     one awaiting approval is listed until the dispatcher marks it missed. Raises NotFoundError
     for an account or campaign the queue does not know."""
-    from campaign.queue.accounts import require_known
-    from campaign.queue.tables import campaigns
+    from campaign.queue.accounts import narrow_to
 
     states = DECIDABLE if include_rejected else ("awaiting_approval",)
     query = (select(scheduled_posts, accounts.c.platform).join(accounts, accounts.c.name == posts.account)
              .where(posts.state.in_(states)).order_by(posts.due_at, posts.id))
-    if account is not None:
-        query = query.where(posts.account == account)
-    if campaign is not None:
-        query = query.where(posts.campaign_id == campaign)
     with db.transaction() as connection:
-        if account is not None:
-            require_known(connection, accounts.c.name, account, "account")
-        if campaign is not None:
-            require_known(connection, campaigns.c.id, campaign, "campaign")
+        query = narrow_to(connection, query, account=account, campaign=campaign)
         rows = [row for row in connection.execute(query)
                 if now is None or row.state == "awaiting_approval"
                 or row.due_at + timedelta(seconds=row.late_seconds) >= now]

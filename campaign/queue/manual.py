@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from campaign.queue.accounts import require_known
+from campaign.queue.accounts import narrow_to, require_known
 from campaign.queue.db import Database
 from campaign.errors import CampaignError, NotFoundError
 from campaign.spec.model import DEFAULT_LATE
@@ -96,15 +96,8 @@ def select_posts(connection, selection: Selection, allowed: tuple[str, ...], ver
             raise CampaignError(f"post #{post_id} is {row.state}; only {_either(allowed)} posts can be {verb}")
         rows.append(row)
     if selection.states:
-        query = select(scheduled_posts).where(posts.state.in_(selection.states))
-        if selection.account is not None:
-            require_known(connection, accounts.c.name, selection.account, "account")
-            query = query.where(posts.account == selection.account)
-        if selection.campaign is not None:
-            from campaign.queue.tables import campaigns
-
-            require_known(connection, campaigns.c.id, selection.campaign, "campaign")
-            query = query.where(posts.campaign_id == selection.campaign)
+        query = narrow_to(connection, select(scheduled_posts).where(posts.state.in_(selection.states)),
+                          account=selection.account, campaign=selection.campaign)
         seen = {row.id for row in rows}
         rows += [row for row in connection.execute(query.order_by(posts.id)) if row.id not in seen]
     return rows

@@ -12,9 +12,9 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select
 
-from campaign.queue.accounts import require_known
+from campaign.queue.accounts import narrow_to
 from campaign.queue.db import Database
-from campaign.queue.tables import PROBLEM_STATES, STATES, accounts, campaigns, dispatchers, invalid_files, scheduled_posts, synced_files
+from campaign.queue.tables import PROBLEM_STATES, STATES, accounts, dispatchers, invalid_files, scheduled_posts, synced_files
 
 # `serve` writes its heartbeat every 10 s; six missed beats is a process that is gone or hung.
 STALE_AFTER = timedelta(seconds=60)
@@ -250,15 +250,8 @@ def history(db: Database, *, start: datetime | None = None, end: datetime | None
         query = query.where(posts.sent_at >= start)
     if end is not None:
         query = query.where(posts.sent_at < end)
-    if account is not None:
-        query = query.where(posts.account == account)
-    if campaign is not None:
-        query = query.where(posts.campaign_id == campaign)
     with db.transaction() as connection:
-        if account is not None:
-            require_known(connection, accounts.c.name, account, "account")
-        if campaign is not None:
-            require_known(connection, campaigns.c.id, campaign, "campaign")
+        query = narrow_to(connection, query, account=account, campaign=campaign)
         total = connection.execute(select(func.count()).select_from(query.subquery())).scalar()
         ordered = query.order_by(posts.sent_at.desc(), posts.id.desc())
         if limit is not None:
