@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import textwrap
 import time
 from datetime import datetime, timezone
@@ -15,6 +16,9 @@ from campaign.queue.db import Database
 # (.ci/run sets it): e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 POSTGRES_ADMIN_URL = os.environ.get("CAMPAIGN_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_ADMIN_URL else ["sqlite"]
+# `campaign check` keeps twitter-text's answers in a cache folder (campaign.spec.xtext); the test run
+# gets its own instead of writing to ~/.cache.
+os.environ.setdefault("CAMPAIGN_CACHE_DIR", tempfile.mkdtemp(prefix="praatmee-test-cache-"))
 
 BASIC_POSTS = """\
 timezone: Europe/Amsterdam
@@ -157,7 +161,9 @@ def stage(tmp_path, database_url):
     from tests.stage import Stage
 
     database = Database(database_url)
-    yield Stage(tmp_path, {"CAMPAIGN_HTTP_TIMEOUT": "1.5"}, database, database_url)
+    # CAMPAIGN_CARD_TIMEOUT=0: no Bluesky link-card page is fetched (tests never reach the internet);
+    # the link-card tests turn it on against a loopback page server.
+    yield Stage(tmp_path, {"CAMPAIGN_HTTP_TIMEOUT": "1.5", "CAMPAIGN_CARD_TIMEOUT": "0"}, database, database_url)
     database.engine.dispose()
 
 
@@ -166,4 +172,20 @@ def fake_bluesky():
     from tests.fakes.bluesky import FakeBluesky
 
     with FakeBluesky() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_threads():
+    from tests.fakes.threads import FakeThreads
+
+    with FakeThreads() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_linkedin():
+    from tests.fakes.linkedin import FakeLinkedIn
+
+    with FakeLinkedIn() as fake:
         yield fake

@@ -58,7 +58,9 @@ def test_all_problems_are_reported_at_once(write_posts):
 def test_yaml_syntax_error_has_position(write_posts):
     path = write_posts("accounts: [x\ncampaigns: {}\n")
     problems = problems_of(path)
-    assert len(problems) == 1 and problems[0].startswith(f"{path}:2:") and "YAML syntax error" in problems[0]
+    # Issue 17: the list that is never closed is named where it opens, with the fix.
+    assert problems == [f"{path}:1:11: error: YAML syntax error: the list opened with '[' on line 1 is not closed: "
+                        "add ']' (or put a text with '[' in quotes)"]
 
 
 def test_duplicate_key_is_an_error_not_a_silent_overwrite(write_posts):

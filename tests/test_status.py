@@ -87,7 +87,7 @@ def add_server(db, worker: str, *, last_tick: datetime, started: datetime, host:
 
 
 BROKEN = POSTS.replace("[tas_x]", "[tas_y]")  # one error
-TWO_ERRORS = POSTS.replace("text:", "txet:", 1)  # an unknown key, and so a post without a body
+TWO_ERRORS = POSTS.replace("text:", "inhoud:", 1)  # an unknown key (no near match), and so a post without a body
 
 
 def make_invalid(db, posts_file: Path) -> None:

@@ -104,3 +104,37 @@ def test_literal_braces_and_bad_placeholders(write_posts):
     assert plan.ok and plan.occurrences[0].text == "set {a, b}"
     bad = analyse(write_posts(header + "      - {text: 'open { brace', at: 2027-01-18 10:00}\n"))
     assert bad.problems.errors and "literal brace" in bad.problems.errors[0].message
+
+
+# --- issue 17: counted without loading `regex` where no character can combine ------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=60)
+       | st.text(alphabet=st.sampled_from(list("aé\r\n\u0301\u200d👍🏽🇳🇱e ")), max_size=30))
+def test_grapheme_count_fast_path_agrees_with_the_regex_module(text):
+    import regex
+
+    from campaign.spec.text import graphemes, threads_length
+
+    assert graphemes(text) == len(regex.findall(r"\X", text))
+    emoji = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
+    assert threads_length(text) == sum(len(c.encode()) if emoji.search(c) else len(c)
+                                       for c in regex.findall(r"\X", text))
+
+
+def test_check_loads_neither_regex_nor_twitter_text_for_cached_plain_texts(basic_posts, tmp_path):
+    """What keeps `campaign check` fast: a second run of an unchanged file imports no heavy module."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CAMPAIGN_CACHE_DIR": str(tmp_path / "cache")}
+    code = ("import sys; from campaign.cli import main\n"
+            "try:\n    main(['check', sys.argv[1], '--now', '2026-12-01T12:00Z'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('regex', 'twitter_text', 'sqlalchemy', 'pkg_resources') if m in sys.modules))")
+    first = subprocess.run([sys.executable, "-c", code, str(basic_posts)], env=env, capture_output=True, text=True)
+    assert "twitter_text" in first.stdout.splitlines()[-1] and "pkg_resources" not in first.stdout
+    second = subprocess.run([sys.executable, "-c", code, str(basic_posts)], env=env, capture_output=True, text=True)
+    assert second.stdout.splitlines()[-1] == "[]", second.stdout + second.stderr

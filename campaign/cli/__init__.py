@@ -94,50 +94,110 @@ def main():
 
 
 @main.command()
-@posts_file_argument
-def check(posts_file):
+@click.argument("files", metavar="[FILE]...", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--file", "posts_file", metavar="FILE", type=click.Path(path_type=Path), default=None,
+              help="The posts file (also as the FILE argument) [env CAMPAIGN_FILE; default: posts.yaml].")
+@now_option()
+@format_option(["text", "json", "github"], "text",
+               help="text: for people (each YAML syntax error with its line and a caret); json: one object "
+                    "with every problem (a list of them for several files), for tools; github: workflow "
+                    "commands, so GitHub Actions annotates the lines in a pull request.")
+def check(files, posts_file, now, fmt):
     """Validate posts.yaml and report every problem as FILE:LINE:COL.
 
+    Every post and account is checked on its own, so one pass shows every mistake, each once. Several
+    files (as pre-commit passes them) are checked one after the other.
     Exit status: 0 when valid (warnings are printed), 2 on errors.
 
     Example:
 
     \b
         campaign check posts.yaml
+        campaign check --format github posts.yaml   # in CI
     """
+    if posts_file and files and any(Path(f) != Path(posts_file) for f in files):
+        raise click.UsageError(f"two posts files: {files[0]} and --file {posts_file}; give one")
+    paths = list(files) + ([posts_file] if posts_file else [])
+    paths = [resolve_posts_file(path) for path in paths] if paths else [resolve_posts_file(None)]
+    reports = [_check_one(path, now, fmt) for path in dict.fromkeys(paths)]
+    if fmt == "json":
+        import json
+
+        body = reports[0] if len(reports) == 1 else reports
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    if any(report["errors"] for report in reports):
+        sys.exit(2)
+
+
+def _check_one(path: Path, now: str | None, fmt: str) -> dict:
+    """Check one file, print it in `fmt` (except json: returned for the caller to print)."""
     from campaign.spec.plan import analyse
 
-    path = resolve_posts_file(posts_file)
-    plan = analyse(path)
-    warn_about_env_files(path)
-    for problem in plan.problems.sorted():
-        click.echo(str(problem))
+    plan = analyse(path, _now(now, path) if now else None)
+    if fmt == "text":
+        warn_about_env_files(path)
+    problems = plan.problems.sorted()
     errors, warnings = len(plan.problems.errors), len(plan.problems.warnings)
-    if errors:
-        click.echo(f"{path}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
-        sys.exit(2)
-    accounts = {o.account for o in plan.occurrences}
-    click.echo(f"{path}: OK — {len(plan.file.campaigns)} campaign{'s' * (len(plan.file.campaigns) != 1)}, "
-               f"{len(plan.occurrences)} occurrence{'s' * (len(plan.occurrences) != 1)} on "
-               f"{len(accounts)} account{'s' * (len(accounts) != 1)}"
-               + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+    posts = plan.file.post_count if plan.file is not None else 0
+    summary = (f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+               + (f" in {posts} post{'s' * (posts != 1)}" if plan.file is not None else ""))
+    if fmt == "github":
+        for problem in problems:
+            click.echo(_github_annotation(problem))
+        click.echo(f"{path}: {summary}" if errors or warnings else f"{path}: OK")
+    elif fmt == "text":
+        for problem in problems:
+            click.echo(problem.with_context())
+        if errors:
+            click.echo(f"{path}: {summary}")
+        else:
+            accounts = {o.account for o in plan.occurrences}
+            click.echo(f"{path}: OK — {len(plan.file.campaigns)} campaign{'s' * (len(plan.file.campaigns) != 1)}, "
+                       f"{len(plan.occurrences)} occurrence{'s' * (len(plan.occurrences) != 1)} on "
+                       f"{len(accounts)} account{'s' * (len(accounts) != 1)}"
+                       + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+    return {"file": str(path), "ok": not errors, "errors": errors, "warnings": warnings, "posts": posts,
+            "problems": [p.as_dict() for p in problems]}
+
+
+def _github_annotation(problem) -> str:
+    """A GitHub Actions workflow command: the message shows on the line in the pull request."""
+    def escape(value: str, *, prop: bool = False) -> str:
+        value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return value.replace(":", "%3A").replace(",", "%2C") if prop else value
+
+    return (f"::{problem.severity} file={escape(problem.file, prop=True)},line={problem.mark.line},"
+            f"col={problem.mark.col},title={escape('campaign check', prop=True)}::{escape(problem.message)}")
 
 
 @main.command()
 @posts_file_argument
 @range_options("occurrences")
-@format_option(["table", "json", "csv"],
-               help="Output format [default: table on a terminal, tab-separated lines when piped].")
+@format_option(["table", "json", "csv", "xlsx", "ics"],
+               help="Output format [default: table on a terminal, tab-separated lines when piped]. xlsx: an "
+                    "Excel workbook, one row per occurrence, thread parts and media in their own columns; "
+                    "ics: an iCalendar file, one event per occurrence (UID: the occurrence's id). Both are "
+                    "written to standard output: redirect it to a file.")
 @click.option("--excel", is_flag=True, help="CSV for (Dutch) Excel, as `archive export --excel`: ';' between "
                                             "fields, a BOM, formula-like cells (=, +, -, @) made harmless "
                                             "(implies --format csv).")
-def plan(posts_file, since, until, fmt, excel):
+@account_option("occurrences", multiple=True, dest="accounts")
+@click.option("--campaign", "campaigns", metavar="ID", multiple=True,
+              help="Only this campaign's occurrences (repeat for more).")
+@click.option("--state", "states", metavar="STATE", multiple=True,
+              help="Only occurrences in this state in the queue (queued, sent, failed, unknown, missed, "
+                   "awaiting_approval, rejected, …; 'new': not synced yet). Reads the database (--db).")
+@database_options
+@now_option()
+def plan(posts_file, since, until, fmt, excel, accounts, campaigns, states, db_url, now):
     """Show every concrete occurrence in order: local time, UTC, account, text, length, id.
 
     Example:
 
     \b
         campaign plan --from 2027-01-01 --until 2027-01-31
+        campaign plan --account teamsaantstuur --format xlsx > plan.xlsx
+        campaign plan --format ics > plan.ics
     """
     from campaign.cli import output
     from campaign.spec.plan import load_plan
@@ -145,15 +205,33 @@ def plan(posts_file, since, until, fmt, excel):
     if excel and fmt not in (None, "csv"):
         raise click.UsageError(f"--excel is a kind of CSV: leave out --format {fmt}")
     fmt = "csv" if excel else fmt
-    plan_ = load_plan(resolve_posts_file(posts_file))
+    if fmt in ("xlsx", "ics") and sys.stdout.isatty():
+        raise click.UsageError(f"--format {fmt} writes a file: redirect it, e.g. campaign plan --format {fmt} "
+                               f"> plan.{fmt}")
+    path = resolve_posts_file(posts_file)
+    moment = _now(now, path) if now else None
+    plan_ = load_plan(path, moment)
     for problem in plan_.problems.sorted():
         click.echo(str(problem), err=True)
     zone_name = plan_.file.timezone
     low = parse_bound(since, zone_name, end_of_day=False, param="--from") if since else None
     high = parse_bound(until, zone_name, end_of_day=True, param="--until") if until else None
     chosen = [o for o in plan_.occurrences if (low is None or o.due_at >= low) and (high is None or o.due_at < high)]
+    chosen = _plan_filters(chosen, plan_.file, accounts, campaigns)
+    if states:
+        chosen = _in_states(chosen, states, db_url, path)
     if fmt == "json":
         click.echo(output.plan_json(chosen), nl=False)
+    elif fmt == "xlsx":
+        from campaign.planfiles import write_xlsx
+
+        write_xlsx(sys.stdout.buffer, chosen)
+        sys.stdout.buffer.flush()
+    elif fmt == "ics":
+        from campaign.planfiles import ics
+
+        sys.stdout.buffer.write(ics(chosen, now=moment))
+        sys.stdout.buffer.flush()
     elif fmt == "csv" and excel:
         from campaign.csvexcel import write_excel
 
@@ -165,6 +243,74 @@ def plan(posts_file, since, until, fmt, excel):
         output.plan_table(chosen)
     else:
         click.echo(output.plan_plain(chosen), nl=False)
+
+
+def _plan_filters(occurrences: list, cfile, accounts: tuple[str, ...], campaigns: tuple[str, ...]) -> list:
+    """--account (a posts.yaml name or a handle) and --campaign; an unknown one is exit 2, naming those that exist."""
+    from campaign.options import match_account, unknown_account
+    from campaign.errors import NotFoundError
+
+    if accounts:
+        pairs = [(name, account.handle) for name, account in cfile.accounts.items()]
+        names = set()
+        for value in accounts:
+            name = match_account(value, pairs)
+            if name is None:
+                raise unknown_account(value, cfile.accounts)
+            names.add(name)
+        occurrences = [o for o in occurrences if o.account in names]
+    if campaigns:
+        for value in campaigns:
+            if value not in cfile.campaigns:
+                known = ", ".join(sorted(cfile.campaigns)) or "none"
+                raise NotFoundError(f"unknown campaign '{value}'; known: {known}")
+        occurrences = [o for o in occurrences if o.campaign_id in campaigns]
+    return occurrences
+
+
+def _in_states(occurrences: list, states: tuple[str, ...], db_url: str | None, path: Path) -> list:
+    """Occurrences whose queued post is in one of `states` ('new': not in the queue yet)."""
+    from sqlalchemy import select
+
+    from campaign.queue.tables import STATES, scheduled_posts
+
+    wanted = set()
+    for state in states:
+        state = state.strip().lower().replace("-", "_")
+        if state not in STATES and state != "new":
+            raise click.BadParameter(f"unknown state '{state}'; use {', '.join(STATES)} or new",
+                                     param_hint="--state")
+        wanted.add(state)
+    database = open_existing_database(db_url, path)
+    with database.engine.connect() as connection:
+        known = dict(connection.execute(select(scheduled_posts.c.key, scheduled_posts.c.state)).all())
+    return [o for o in occurrences if known.get(o.key, "new") in wanted]
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the schema to this file instead of standard output.")
+def schema(output):
+    """Print the JSON Schema (draft 2020-12) of posts.yaml, for completion and inline errors in editors.
+
+    It is built from the same definitions `campaign check` uses. With VS Code's YAML extension (or any
+    editor using yaml-language-server), save it beside posts.yaml and start posts.yaml with the line
+    `# yaml-language-server: $schema=posts.schema.json`.
+
+    Example:
+
+    \b
+        campaign schema > posts.schema.json
+    """
+    import json
+
+    from campaign.spec.schema import posts_schema
+
+    text = json.dumps(posts_schema(), ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @main.command()
@@ -730,6 +876,8 @@ def accounts_check(posts_file, db_url, now):
     results = check_accounts(plan_.file, load_environment(path), database, _now(now, path))
     for result in results:
         click.echo(f"{result.account:<24} {result.platform:<9} {result.status:<8} {result.detail}")
+        if result.warning:
+            click.echo(result.warning, err=True)
     sys.exit(0 if all(r.status == "ok" for r in results) else 1)
 
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from campaign.spec import schedule as sched
+from campaign.spec import keys, schedule as sched
 from campaign.credentials import env_names, looks_like_secret_key
 from campaign.errors import CampaignError
-from campaign.spec.model import (DEFAULT_LATE, PLATFORMS, Account, Campaign, CampaignFile, Media, Part, Post,
-                                 Schedule, Utm)
+from campaign.spec.model import (DEFAULT_LATE, PLATFORMS, Account, Campaign, CampaignFile, Card, Media, Part,
+                                 Post, Schedule, Utm)
 from campaign.spec.problems import Mark, ProblemList, did_you_mean
 from campaign.spec.text import TemplateError, host_of, template_fields
 from campaign.spec.config_approval import read_approval
@@ -20,21 +20,25 @@ from campaign.spec.config_schedule import read_schedule
 from campaign.spec.media import inside as media_inside
 from campaign.spec.yamlfile import YList, YMap, load_yaml
 
-TOP_KEYS = ("timezone", "language", "late", "media_folder", "approval", "approvers", "accounts", "campaigns",
-            "notify")
-ACCOUNT_KEYS = ("platform", "handle", "instance", "max_per_day", "max_chars")
-CAMPAIGN_KEYS = ("name", "accounts", "timezone", "language", "vars", "utm", "late", "approval", "approvers", "posts",
-                 "notify")
-UTM_KEYS = ("source", "medium", "campaign", "content", "term", "hosts")
-POST_KEYS = ("id", "text", "variants", "thread", "media", "accounts", "at", "fold", "every", "on",
-             "rrule", "from", "until", "count", "late")
-PART_KEYS = ("text", "media")
-MEDIA_KEYS = ("path", "alt")
+# The allowed keys come from campaign.spec.keys, which the JSON Schema (`campaign schema`) is built from too.
+TOP_KEYS = keys.names(keys.TOP)
+ACCOUNT_KEYS = keys.names(keys.ACCOUNT)
+CAMPAIGN_KEYS = keys.names(keys.CAMPAIGN)
+UTM_KEYS = keys.names(keys.UTM)
+POST_KEYS = keys.names(keys.POST)
+PART_KEYS = keys.names(keys.PART)
+MEDIA_KEYS = keys.names(keys.MEDIA)
+CARD_KEYS = keys.names(keys.CARD)
+MAX_CARD_TITLE = 300  # what a Bluesky card shows is far shorter; past this it is a pasted text
 UTM_PLACEHOLDERS = ("platform", "account", "campaign", "post")
 MAX_MEDIA = 4
 MAX_ALT = 1000  # X's limit; Mastodon and Bluesky allow more
 MAX_FILE_BYTES = 5_000_000  # refused before reading: parsing is slow and memory-hungry long before this
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+_ORGANIZATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
+_PLACEHOLDER_ALTS = {"image", "img", "picture", "photo", "foto", "afbeelding", "plaatje", "beeld", "alt",
+                     "alt text", "alttekst", "todo", "tbd", "description", "beschrijving", "logo", "screenshot",
+                     "schermafbeelding", "banner", "graphic", "grafiek", "x", "test"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true/false",
                YMap: "a mapping", YList: "a list", type(None): "nothing"}
@@ -62,7 +66,7 @@ def load(path: Path | str) -> tuple[CampaignFile | None, ProblemList]:
     if _too_big(path, problems):
         return None, problems
     tree = load_yaml(read_file(path), problems)
-    if problems.errors:
+    if tree is None and problems.errors:
         return None, problems
     return _Reader(path, problems).file(tree), problems
 
@@ -93,6 +97,9 @@ class _Reader:
         self.timezone_given = False
         self.notify: list = []  # top-level and campaign targets, in file order
         self.media_hashes: dict[Path, str | None] = {}  # each file hashed once, however many posts use it
+        self.post_count = 0
+        self.typos: dict[int, set[str]] = {}  # id(node) -> keys its unknown keys were taken for
+        self.misplaced: set[str] = set()  # keys of the current campaign found at the wrong level
 
     # -- generic helpers -------------------------------------------------
     def err(self, mark: Mark, message: str) -> None:
@@ -101,7 +108,10 @@ class _Reader:
     def mapping(self, value: Any, mark: Mark, what: str) -> YMap | None:
         if isinstance(value, YMap):
             return value
-        self.err(mark, f"{what} must be a mapping of 'key: value' lines, not {_kind(value)}")
+        hint = ""
+        if isinstance(value, YList) and value and all(isinstance(item, YMap) for item in value):
+            hint = ": remove the '- ' in front of the items"
+        self.err(mark, f"{what} must be a mapping of 'key: value' lines, not {_kind(value)}{hint}")
         return None
 
     def check_keys(self, node: YMap, allowed: tuple[str, ...], what: str, account: str | None = None,
@@ -116,11 +126,30 @@ class _Reader:
                         else "set it in the environment or .env (see README, 'Credentials')")
                 self.err(mark, f"'{key}' looks like a credential; secrets never go in posts.yaml — {hint}")
             else:
-                self.err(mark, f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}")
+                elsewhere = self.elsewhere(key)
+                hint = "" if elsewhere else did_you_mean(key, allowed)
+                if hint:
+                    # The key it stands for counts as written: "needs 'text'" would repeat this problem.
+                    self.typos.setdefault(id(node), set()).add(hint.split("'")[1])
+                if elsewhere:
+                    self.misplaced.add(key)
+                self.err(mark, f"unknown key '{key}' in {what}{hint or elsewhere}")
+
+    def elsewhere(self, key) -> str:
+        """For a key that belongs at another level: where it does belong (indentation slip?)."""
+        for allowed, where in ((POST_KEYS, "a post"), (ACCOUNT_KEYS, "an account"), (CAMPAIGN_KEYS, "a campaign"),
+                               (TOP_KEYS, "the top level"), (MEDIA_KEYS, "a media item"), (CARD_KEYS, "a card")):
+            if key in allowed:
+                return f" ('{key}' belongs in {where}: check its indentation)"
+        return ""
+
+    def typo_of(self, node: YMap, key: str) -> bool:
+        """Whether an unknown key of `node` was reported as a typo of `key`."""
+        return key in self.typos.get(id(node), ())
 
     def text(self, node: YMap, key: str, what: str, required: bool = False) -> str | None:
         if key not in node:
-            if required:
+            if required and not self.typo_of(node, key):
                 self.err(node.mark, f"{what} needs '{key}'")
             return None
         value = node[key]
@@ -211,7 +240,7 @@ class _Reader:
         if root is None:
             return None
         self.check_keys(root, TOP_KEYS, "the top level")
-        self.timezone_given = "timezone" in root
+        self.timezone_given = "timezone" in root or self.typo_of(root, "timezone")
         timezone = self.zone_name(root, "timezone", None)
         late = self.late(root, DEFAULT_LATE)
         approval = read_approval(self, root, (False, 1), top=True)
@@ -230,7 +259,7 @@ class _Reader:
                     campaigns[campaign.id] = campaign
         if "notify" in root:
             self.notify[:0] = read_notify(self, root, None, timezone)
-        return CampaignFile(self.path, timezone or "UTC", accounts, campaigns, tuple(self.notify))
+        return CampaignFile(self.path, timezone or "UTC", accounts, campaigns, tuple(self.notify), self.post_count)
 
     def accounts(self, root: YMap) -> dict[str, Account]:
         if "accounts" not in root:
@@ -249,14 +278,18 @@ class _Reader:
             if anode is None:
                 continue
             platform = anode.get("platform")
-            if platform not in PLATFORMS:
+            self.check_keys(anode, ACCOUNT_KEYS, f"account '{name}'", name, platform)
+            if platform not in PLATFORMS and not ("platform" not in anode and self.typo_of(anode, "platform")):
                 mark = anode.value_mark("platform") if "platform" in anode else anode.mark
                 given = f"'{platform}'" if "platform" in anode else "missing"
                 hint = " (did you mean 'x'?)" if str(platform).lower() in ("twitter", "tweet") else \
                     did_you_mean(platform, PLATFORMS)
                 self.err(mark, f"account '{name}': platform {given}; use one of {', '.join(PLATFORMS)}{hint}")
-            self.check_keys(anode, ACCOUNT_KEYS, f"account '{name}'", name, platform)
-            handle = self.text(anode, "handle", f"account '{name}'", required=True)
+            organization = self.organization(anode, name, platform)
+            if platform == "linkedin" and "handle" not in anode:
+                handle = organization  # a page is known by its organisation; the handle only labels it
+            else:
+                handle = self.text(anode, "handle", f"account '{name}'", required=True)
             instance = self.text(anode, "instance", f"account '{name}'")
             if platform == "mastodon":
                 if instance is None and "instance" not in anode:
@@ -265,15 +298,33 @@ class _Reader:
                     self.err(anode.value_mark("instance"), "instance must be a URL like https://mastodon.social")
             elif platform == "bluesky" and instance is not None and host_of(instance) is None:
                 self.err(anode.value_mark("instance"), "instance must be the PDS URL, e.g. https://bsky.social")
-            elif platform == "x" and instance is not None:
-                self.err(anode.key_mark("instance"), "'instance' is for mastodon (and a Bluesky PDS), not for x")
+            elif platform in ("x", "linkedin", "threads") and instance is not None:
+                self.err(anode.key_mark("instance"), f"'instance' is for mastodon (and a Bluesky PDS), not for {platform}")
             max_chars = self.whole(anode, "max_chars")
             if max_chars is not None and platform != "mastodon":
                 self.err(anode.key_mark("max_chars"), "'max_chars' is only for mastodon accounts (instances differ)")
-            if platform in PLATFORMS and handle is not None:
+            if platform in PLATFORMS and handle is not None and (platform != "linkedin" or organization):
                 out[name] = Account(name, platform, handle, instance, self.whole(anode, "max_per_day"),
-                                    max_chars, kmark)
+                                    max_chars, kmark, organization)
         return out
+
+    def organization(self, anode: YMap, name: str, platform: Any) -> str | None:
+        """LinkedIn's organisation page: its numeric id or vanity name; required there, refused elsewhere."""
+        if "organization" not in anode:
+            if platform == "linkedin":
+                self.err(anode.mark, f"account '{name}' (linkedin) needs 'organization': the page's numeric id "
+                                     "or vanity name, e.g. 'organization: gemeente-utrecht'")
+            return None
+        if platform != "linkedin":
+            if platform in PLATFORMS:
+                self.err(anode.key_mark("organization"), f"'organization' is for linkedin accounts, not for {platform}")
+            return None
+        value = anode["organization"]
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or not _ORGANIZATION.match(str(value)):
+            self.err(anode.value_mark("organization"), "organization must be the page's numeric id (12345) or "
+                                                       "its vanity name (letters, digits and '-', e.g. gemeente-utrecht)")
+            return None
+        return str(value)
 
     def campaign(self, cid: str, kmark: Mark, node: Any, vmark: Mark, default_tz: str | None,
                  default_late: timedelta, accounts: dict[str, Account],
@@ -284,6 +335,7 @@ class _Reader:
         node = self.mapping(node, vmark, f"campaign '{cid}'")
         if node is None:
             return None
+        self.misplaced = set()
         self.check_keys(node, CAMPAIGN_KEYS, f"campaign '{cid}'")
         name = self.text(node, "name", f"campaign '{cid}'") or cid
         tz = self.zone_name(node, "timezone", default_tz)
@@ -305,8 +357,10 @@ class _Reader:
         if "posts" not in node:
             self.problems.warning(node.mark, f"campaign '{cid}' has no posts")
         elif not isinstance(pnode, YList):
-            self.err(node.value_mark("posts"), f"'posts' must be a list of posts, not {_kind(pnode)}")
+            hint = ": start each post with '- '" if isinstance(pnode, YMap) else ""
+            self.err(node.value_mark("posts"), f"'posts' must be a list of posts, not {_kind(pnode)}{hint}")
         else:
+            self.post_count += len(pnode)
             for i, item in enumerate(pnode):
                 post = self.post(cid, item, pnode.item_mark(i), campaign_accounts, accounts, variables,
                                  late)
@@ -327,7 +381,9 @@ class _Reader:
         out = []
         for ref, mark in self.names(node, "accounts") or []:
             if ref not in accounts:
-                if ref not in self.declared_accounts:
+                if "," in ref and all(part.strip() in self.declared_accounts for part in ref.split(",")):
+                    self.err(mark, f"'{ref}' is one name to YAML: write a list, [{ref}]")
+                elif ref not in self.declared_accounts:
                     self.err(mark, f"unknown account '{ref}'{did_you_mean(ref, self.declared_accounts)}")
             else:
                 out.append(ref)
@@ -390,18 +446,23 @@ class _Reader:
         if node is None:
             return None
         self.check_keys(node, POST_KEYS, "a post")
+        default_card = self.card(node["card"], node.value_mark("card"), variables) if "card" in node else True
         bodies = [k for k in ("text", "variants", "thread") if k in node]
-        if len(bodies) != 1:
+        if not bodies and any(self.typo_of(node, k) for k in ("text", "variants", "thread")):
+            variants = ()
+            text_mark = node.mark
+        elif len(bodies) != 1:
             self.err(node.mark, "a post needs exactly one of 'text', 'variants' or 'thread'"
                      + (f" (found {', '.join(bodies)})" if bodies else ""))
             variants: tuple[tuple[Part, ...], ...] = ()
             text_mark = node.mark
         else:
             text_mark = node.value_mark(bodies[0])
-            variants = self.body(node, bodies[0], variables)
+            variants = self.body(node, bodies[0], variables, default_card)
         post_media = self.media(node, "media") if "media" in node else ()
         if post_media and variants:
-            variants = tuple((Part(v[0].text, post_media + v[0].media, v[0].mark),) + v[1:] for v in variants)
+            variants = tuple((Part(v[0].text, post_media + v[0].media, v[0].mark, v[0].card),) + v[1:]
+                             for v in variants)
             self.check_media_count(node.value_mark("media"), variants)
         post_accounts = self.account_refs(node, accounts) if "accounts" in node else campaign_accounts
         if not post_accounts and "accounts" not in node and not self.campaign_names_accounts:
@@ -426,27 +487,35 @@ class _Reader:
         digest = hashlib.sha256(variants[0][0].text.strip().encode()).hexdigest()[:10]
         return f"p-{digest}"
 
-    def body(self, node: YMap, key: str, variables: dict) -> tuple[tuple[Part, ...], ...]:
+    def body(self, node: YMap, key: str, variables: dict, default_card=True) -> tuple[tuple[Part, ...], ...]:
         value, mark = node[key], node.value_mark(key)
         if key == "text":
-            part = self.part(value, mark, variables)
+            part = self.part(value, mark, variables, default_card)
             return ((part,),) if part else ()
         if not isinstance(value, YList) or not value:
             self.err(mark, f"'{key}' must be a non-empty list of texts")
             return ()
-        parts = [self.part(item, value.item_mark(i), variables) for i, item in enumerate(value)]
+        parts = [self.part(item, value.item_mark(i), variables, default_card) for i, item in enumerate(value)]
         if any(p is None for p in parts):
             return ()
         if key == "variants":
             return tuple((p,) for p in parts)
         return (tuple(parts),)
 
-    def part(self, value: Any, mark: Mark, variables: dict) -> Part | None:
+    def part(self, value: Any, mark: Mark, variables: dict, card=True) -> Part | None:
         media: tuple[Media, ...] = ()
+        if isinstance(value, YMap) and value and "text" not in value and all(v is None for v in value.values()):
+            # `text: {link}`: braces without quotes make a YAML mapping of the placeholder.
+            names = ", ".join(f"{{{k}}}" for k in value)
+            self.err(mark, f"{names} without quotes is a YAML mapping, not a text: put the text in quotes, "
+                           f"e.g. \"{names}\"")
+            return None
         if isinstance(value, YMap):
             self.check_keys(value, PART_KEYS, "a text with media")
             text = self.text(value, "text", "a text with media", required=True)
             media = self.media(value, "media") if "media" in value else ()
+            if "card" in value:
+                card = self.card(value["card"], value.value_mark("card"), variables)
             text_mark = value.value_mark("text")
         elif isinstance(value, str):
             text, text_mark = value, mark
@@ -459,16 +528,35 @@ class _Reader:
         if text is None:
             return None
         try:
-            for name in template_fields(text):
-                if name not in variables:
-                    self.err(text_mark, f"undefined variable '{{{name}}}'{did_you_mean(name, variables)}; "
-                                        "define it under the campaign's 'vars'")
+            template_fields(text)
         except TemplateError as exc:
             self.err(text_mark, str(exc))
             return None
+        self.template_ok(text, text_mark, variables)
         if len(media) > MAX_MEDIA:
             self.err(mark, f"at most {MAX_MEDIA} media per post")
-        return Part(text, media, text_mark)
+        return Part(text, media, text_mark, card)
+
+    def card_text(self, node: YMap, key: str, variables: dict) -> str | None:
+        text = self.text(node, key, "'card'")
+        if text is not None and len(text) > MAX_CARD_TITLE:
+            self.err(node.value_mark(key), f"card {key} is {len(text)} characters; keep it under {MAX_CARD_TITLE}")
+            return None
+        if text is not None and not self.template_ok(text, node.value_mark(key), variables):
+            return None
+        return text
+
+    def template_ok(self, text: str, mark: Mark, variables: dict) -> bool:
+        """Whether every {name} in `text` is a defined variable (each problem reported)."""
+        try:
+            missing = [name for name in template_fields(text) if name not in variables]
+        except TemplateError as exc:
+            self.err(mark, str(exc))
+            return False
+        for name in missing:
+            self.err(mark, f"undefined variable '{{{name}}}'{did_you_mean(name, variables)}; "
+                           "define it under the campaign's 'vars'")
+        return not missing
 
     def check_media_count(self, mark: Mark, variants) -> None:
         if any(len(v[0].media) > MAX_MEDIA for v in variants):
@@ -487,27 +575,68 @@ class _Reader:
             if item is None:
                 continue
             self.check_keys(item, MEDIA_KEYS, "a media item")
-            path = self.text(item, "path", "a media item", required=True)
-            alt = self.text(item, "alt", "a media item") if "alt" in item else None
-            if "alt" not in item:
-                self.err(item.mark, "media needs 'alt' text: describe the image for people who cannot see it")
-            if path is None:
-                continue
-            full = (self.base / path).resolve()
-            exists = full.is_file()
-            if not exists:
-                self.err(item.value_mark("path"), f"media file '{path}' not found (looked in {full.parent})")
-            elif not media_inside(full, self.media_roots()):
-                # posts.yaml is reviewed in git; what it uploads must be reviewed with it.
-                self.err(item.value_mark("path"), f"media file '{path}' is outside the campaign folder "
-                                                  f"{self.base.resolve()}"
-                                                  + (" or media_folder" if self.media_folder else ""))
-                continue
-            if alt is not None and len(alt) > MAX_ALT:
-                self.err(item.value_mark("alt"), f"alt text is {len(alt)} characters; X allows {MAX_ALT}")
-            if alt is not None:
-                out.append(Media(full, alt, imark, self.media_hash(full) if exists else None))
+            media = self.media_file(item, imark, "path", "media")
+            if media is not None:
+                out.append(media)
         return tuple(out)
+
+    def media_file(self, item: YMap, imark: Mark, key: str, what: str) -> Media | None:
+        """One file named by item[key] with item['alt']: inside the campaign folder, alt text given."""
+        path = self.text(item, key, f"a {what} item" if what == "media" else f"a {what}", required=True)
+        alt = self.text(item, "alt", "a media item") if "alt" in item else None
+        if "alt" not in item:
+            self.err(item.mark, f"{'media' if what == 'media' else 'a card image'} needs 'alt' text: describe the "
+                                "image for people who cannot see it")
+        if path is None:
+            return None
+        full = (self.base / path).resolve()
+        exists = full.is_file()
+        if not exists:
+            self.err(item.value_mark(key), f"{what} file '{path}' not found (looked in {full.parent})")
+            return None
+        if not media_inside(full, self.media_roots()):
+            # posts.yaml is reviewed in git; what it uploads must be reviewed with it.
+            self.err(item.value_mark(key), f"{what} file '{path}' is outside the campaign folder "
+                                           f"{self.base.resolve()}"
+                                           + (" or media_folder" if self.media_folder else ""))
+            return None
+        if alt is not None and len(alt) > MAX_ALT:
+            self.err(item.value_mark("alt"), f"alt text is {len(alt)} characters; X allows {MAX_ALT}")
+        elif alt is not None:
+            self.alt_says_nothing(alt, full, item.value_mark("alt"))
+        if alt is None:
+            return None
+        return Media(full, alt, imark, self.media_hash(full) if exists else None)
+
+    def alt_says_nothing(self, alt: str, path: Path, mark: Mark) -> None:
+        """Alt text that only repeats the file name or a placeholder helps nobody who cannot see the image."""
+        words = re.sub(r"[\W_]+", " ", alt.lower()).strip()
+        names = {re.sub(r"[\W_]+", " ", name.lower()).strip() for name in (path.name, path.stem)}
+        if words in names:
+            self.problems.warning(mark, f"alt text '{alt.strip()}' repeats the file name: describe what the "
+                                        "image shows")
+        elif len(words.replace(" ", "")) < 3 or words in _PLACEHOLDER_ALTS:
+            self.problems.warning(mark, f"alt text '{alt.strip()}' says nothing about the image: describe what "
+                                        "it shows")
+
+    def card(self, value: Any, mark: Mark, variables: dict) -> Card | bool:
+        """`card: false` (no card), `card: true` (automatic) or a card written by hand."""
+        if isinstance(value, bool):
+            return value
+        node = self.mapping(value, mark, "'card'")
+        if node is None:
+            return True
+        self.check_keys(node, CARD_KEYS, "'card'")
+        title, description = (self.card_text(node, key, variables) for key in ("title", "description"))
+        image = None
+        if "image" in node:
+            image = self.media_file(node, node.mark, "image", "card image")
+        elif "alt" in node:
+            self.err(node.key_mark("alt"), "'alt' describes the card's 'image'; add 'image' or remove 'alt'")
+        if title is None and description is None and image is None and "title" not in node \
+                and "description" not in node and "image" not in node:
+            self.err(mark, "a card needs 'title', 'description' or 'image' (or write 'card: false' for none)")
+        return Card(title, description, image, mark)
 
     def media_hash(self, path: Path) -> str | None:
         """The file's SHA-256, once per path; None when it cannot be read (plan.check_media says why)."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 
+from campaign.spec import keys
 from campaign.spec.model import NOTIFY_EVENTS, NotifyTarget
 from campaign.spec.problems import Mark, did_you_mean
 from campaign.spec.yamlfile import YList, YMap
 
-GROUP_KEYS = ("urls", "events", "digest", "digest_at")
+GROUP_KEYS = keys.names(keys.NOTIFY_GROUP)
 DIGESTS = ("daily",)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 

@@ -28,6 +28,10 @@ def read_schedule(reader, node: YMap) -> Schedule | None:
             if key in node:
                 reader.err(node.key_mark(key), f"'{key}' belongs to a recurrence; add 'every' or 'rrule'")
         if "at" not in node:
+            # A misspelt or mis-indented schedule key was reported already.
+            if any(reader.typo_of(node, k) for k in ("at", "every", "rrule")) or \
+                    reader.misplaced & {"at", "every", "rrule"}:
+                return None
             reader.err(node.mark, "a post needs a schedule: 'at' for once, or 'every'/'rrule' to repeat")
             return None
         try:
@@ -63,7 +67,8 @@ def read_schedule(reader, node: YMap) -> Schedule | None:
                 ok = False
     start = None
     if "from" not in node:
-        reader.err(node.mark, "a recurrence needs 'from' (the first day, e.g. '2027-01-11')")
+        if not reader.typo_of(node, "from"):
+            reader.err(node.mark, "a recurrence needs 'from' (the first day, e.g. '2027-01-11')")
         ok = False
     else:
         try:
@@ -71,7 +76,7 @@ def read_schedule(reader, node: YMap) -> Schedule | None:
         except sched.ScheduleError as exc:
             reader.err(node.value_mark("from"), f"from: {exc}")
             ok = False
-        if start is not None and not times and start.time() == time(0, 0) and "T" not in str(node["from"]) \
+        if start is not None and not times and "at" not in node and start.time() == time(0, 0) and "T" not in str(node["from"]) \
                 and ":" not in str(node["from"]) and "BYHOUR" not in rule.upper():
             reader.err(node.mark, "a recurrence needs a time of day: add 'at: \"10:00\"'")
             ok = False

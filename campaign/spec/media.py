@@ -22,6 +22,10 @@ ACCEPTED: dict[str, dict[str, int]] = {
     "mastodon": {"image/png": 16 * MB, "image/jpeg": 16 * MB, "image/webp": 16 * MB, "image/gif": 16 * MB,
                  "video/mp4": 99 * MB},
     "bluesky": {"image/png": 1 * MB, "image/jpeg": 1 * MB, "image/webp": 1 * MB, "image/gif": 1 * MB},
+    # LinkedIn's Images API takes JPEG, PNG and GIF; 5 MB is the commonly documented ceiling.
+    "linkedin": {"image/png": 5 * MB, "image/jpeg": 5 * MB, "image/gif": 5 * MB},
+    # Threads fetches images from a public URL: JPEG and PNG up to 8 MB.
+    "threads": {"image/png": 8 * MB, "image/jpeg": 8 * MB},
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from campaign.spec.problems import Mark
 
-PLATFORMS = ("x", "mastodon", "bluesky")
+PLATFORMS = ("x", "mastodon", "bluesky", "linkedin", "threads")
 # What `notify:` targets hear about (README, "Notifications").
 NOTIFY_EVENTS = ("failed", "unknown", "missed", "account-flagged", "invalid-file", "serve-stopped")
 DEFAULT_LATE = timedelta(hours=1)
@@ -22,6 +22,8 @@ class Account:
     max_per_day: int | None = None
     max_chars: int | None = None  # Mastodon instances may allow more than 500
     mark: Mark = Mark()
+    # LinkedIn only (required there): the organisation page's numeric id or vanity name.
+    organization: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,25 @@ class Media:
 
 
 @dataclass(frozen=True)
+class Card:
+    """A link card set by hand (Bluesky shows it under the post; other platforms ignore it)."""
+
+    title: str | None = None
+    description: str | None = None
+    image: Media | None = None  # the thumbnail, with its alt text
+    mark: Mark = Mark()
+
+
+@dataclass(frozen=True)
 class Part:
-    """One post on the platform: the text template and its media."""
+    """One post on the platform: the text template, its media and its link card."""
 
     text: str
     media: tuple[Media, ...] = ()
     mark: Mark = Mark()
+    # True: automatic (Bluesky builds the card from the first http(s) link at send time);
+    # False: no card; a Card: written by hand in posts.yaml.
+    card: Card | bool = True
 
 
 @dataclass(frozen=True)
@@ -116,3 +131,4 @@ class CampaignFile:
     accounts: dict[str, Account] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     notify: tuple[NotifyTarget, ...] = ()  # top-level and campaign targets together
+    post_count: int = 0  # posts written in the file, those with errors included

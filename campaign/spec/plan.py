@@ -17,7 +17,7 @@ from campaign.spec import config, schedule as sched
 from campaign.errors import CampaignError, ConfigError
 from campaign.spec.model import Account, Campaign, CampaignFile, Post
 from campaign.spec.problems import Mark, Problem, ProblemList
-from campaign.spec.text import LIMITS, add_utm, fill, length
+from campaign.spec.text import LIMITS, add_utm, fill, length, unsendable
 
 DAY = timedelta(hours=24)
 MAX_REPORTS_PER_POST = 5
@@ -38,6 +38,8 @@ class PlannedPart:
     text: str
     media: tuple[PlannedMedia, ...]
     length: int
+    # True: automatic link card (Bluesky); False: none; a dict {"title", "description", "image"}: by hand
+    card: bool | dict = True
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,17 @@ class Occurrence:
 
     def payload(self) -> dict:
         """What the queue stores and the dispatcher posts."""
-        payload = {"parts": [{"text": p.text, "media": [{"path": m.path, "alt": m.alt, "sha256": m.sha256}
-                                                        for m in p.media]}
-                             for p in self.parts]}
+        payload = {"parts": [_part_payload(p) for p in self.parts]}
         if self.language:
             payload["language"] = self.language
         return payload
+
+
+def _part_payload(part: PlannedPart) -> dict:
+    out = {"text": part.text, "media": [{"path": m.path, "alt": m.alt, "sha256": m.sha256} for m in part.media]}
+    if part.card is not True:  # left out when automatic, so payloads (and their hashes) stay as before cards
+        out["card"] = part.card
+    return out
 
 
 @dataclass
@@ -85,10 +92,15 @@ class Plan:
         return self.file is not None and not self.problems.errors
 
 
-def analyse(path: Path | str) -> Plan:
-    """Load, validate and expand posts.yaml; every problem is in plan.problems."""
+def analyse(path: Path | str, now: datetime | None = None) -> Plan:
+    """Load, validate and expand posts.yaml; every problem is in plan.problems.
+
+    Each post and account is judged on its own, so one broken post never hides another's problems,
+    and a problem is reported once, where it starts (a post with errors is not expanded further).
+    `now` (aware; default: the clock) is what "in the past" is measured against.
+    """
     try:
-        return _analyse(path)
+        return _analyse(path, now)
     except CampaignError:
         raise
     except (Exception, RecursionError) as exc:
@@ -105,24 +117,26 @@ def _unexpected(path: Path | str, exc: BaseException) -> Plan:
     return Plan(None, [], problems)
 
 
-def _analyse(path: Path | str) -> Plan:
+def _analyse(path: Path | str, now: datetime | None) -> Plan:
+    from campaign.spec import checks, xtext
+
     cfile, problems = config.load(path)
-    if cfile is None or problems.errors:
-        # Expanding a half-valid file would add noise about follow-on problems.
-        occurrences = expand(cfile, problems) if cfile is not None else []
-        return Plan(cfile, occurrences, problems)
+    if cfile is None:
+        return Plan(cfile, [], problems)
     occurrences = expand(cfile, problems)
     check_lengths(occurrences, problems)
     check_media(occurrences, problems)
     check_duplicates(occurrences, cfile.accounts, problems)
     check_daily_caps(occurrences, cfile.accounts, problems)
+    checks.run_all(cfile, occurrences, problems, now)
+    xtext.save()
     return Plan(cfile, occurrences, problems)
 
 
-def load_plan(path: Path | str) -> Plan:
+def load_plan(path: Path | str, now: datetime | None = None) -> Plan:
     """Like analyse, but raise ConfigError when the file has errors."""
     try:
-        plan = analyse(path)
+        plan = analyse(path, now)
     except CampaignError as error:
         # Unreadable or undecodable: to `run` that is a bad file like any other, so the last good
         # queue keeps going out. A missing file stays a plain error.
@@ -206,13 +220,23 @@ def _limit(account: Account) -> int:
 def _plan_part(part, campaign: Campaign, post: Post, account: Account) -> PlannedPart:
     text = fill(part.text, campaign.vars)
     media = tuple(PlannedMedia(str(m.path), m.alt, m.sha256) for m in part.media)
-    if len(text) > FAR_TOO_LONG * _limit(account):
-        return PlannedPart(text, media, len(text))
+    card = _planned_card(part.card, campaign)
+    if len(text) > FAR_TOO_LONG * _limit(account) or unsendable(text):
+        return PlannedPart(text, media, len(text), card)
     if campaign.utm is not None:
         values = {"platform": account.platform, "account": account.name, "campaign": campaign.id, "post": post.id}
         params = tuple((k, v.format_map(values)) for k, v in campaign.utm.params)
         text = add_utm(text, campaign.utm.hosts, params)
-    return PlannedPart(text, media, length(account.platform, text))
+    return PlannedPart(text, media, length(account.platform, text), card)
+
+
+def _planned_card(card, campaign: Campaign) -> bool | dict:
+    if isinstance(card, bool):
+        return card
+    image = card.image
+    return {"title": fill(card.title, campaign.vars) if card.title else None,
+            "description": fill(card.description, campaign.vars) if card.description else None,
+            "image": {"path": str(image.path), "alt": image.alt, "sha256": image.sha256} if image else None}
 
 
 def check_media(occurrences: list[Occurrence], problems: ProblemList) -> None:

@@ -1,7 +1,6 @@
 """Problems found in an input file, each pinned to FILE:LINE:COL."""
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -20,9 +19,24 @@ class Problem:
     mark: Mark
     severity: str  # "error" | "warning"
     message: str
+    context: str | None = None  # the offending line of the file, shown under the message with a caret
 
     def __str__(self) -> str:
         return f"{self.file}:{self.mark.line}:{self.mark.col}: {self.severity}: {self.message}"
+
+    def with_context(self) -> str:
+        """str(self), then the offending line and a caret under the column (when known)."""
+        if self.context is None:
+            return str(self)
+        line = one_line(self.context.replace("\t", " "))
+        return f"{self}\n    {line}\n    {' ' * (self.mark.col - 1)}^"
+
+    def as_dict(self) -> dict:
+        out = {"file": self.file, "line": self.mark.line, "column": self.mark.col, "severity": self.severity,
+               "message": self.message}
+        if self.context is not None:
+            out["source"] = self.context
+        return out
 
 
 class ProblemList:
@@ -32,11 +46,11 @@ class ProblemList:
         self.file = file
         self.items: list[Problem] = []
 
-    def error(self, mark: Mark | None, message: str) -> None:
-        self.items.append(Problem(self.file, mark or Mark(), "error", one_line(message)))
+    def error(self, mark: Mark | None, message: str, context: str | None = None) -> None:
+        self.items.append(Problem(self.file, mark or Mark(), "error", one_line(message), context))
 
-    def warning(self, mark: Mark | None, message: str) -> None:
-        self.items.append(Problem(self.file, mark or Mark(), "warning", one_line(message)))
+    def warning(self, mark: Mark | None, message: str, context: str | None = None) -> None:
+        self.items.append(Problem(self.file, mark or Mark(), "warning", one_line(message), context))
 
     @property
     def errors(self) -> list[Problem]:
@@ -58,5 +72,7 @@ def one_line(message: str) -> str:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the nearest candidate, or ''."""
+    import difflib
+
     match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""

@@ -7,20 +7,33 @@ shortened and carry the full URL (UTM included) in a facet.
 """
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from functools import lru_cache
-from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import regex
 
-LIMITS = {"x": 280, "mastodon": 500, "bluesky": 300}
+LIMITS = {"x": 280, "mastodon": 500, "bluesky": 300, "linkedin": 3000, "threads": 500}
+THREADS_MAX_LINKS = 5
+THREADS_MAX_TOPIC_TAGS = 1
 URL_WEIGHT = 23
 BLUESKY_LINK_DISPLAY = 32
 
-_GRAPHEME = regex.compile(r"\X")
-_REMOTE_MENTION = regex.compile(r"(?<![\w@])(@[\w.]+)@[\w.-]+\.\w+")
+_REMOTE_MENTION = re.compile(r"(?<![\w@])(@[\w.]+)@[\w.-]+\.\w+")
+_TOPIC_TAG = re.compile(r"(?<![\w&#/])#\w*[^\W\d_]\w*")
+# Below U+0300 no character combines with another into one grapheme (no combining marks, joiners
+# or emoji), so a text made of them has one grapheme per character, "\r\n" excepted: counted
+# without loading the `regex` module, which costs more than the rest of `campaign check`.
+_SIMPLE = re.compile(r"^[\x00-\u02ff]*$")
+_SIMPLE_NO_EMOJI = re.compile(r"^[\x00-\xa8\xaa-\xad\xaf-\u02ff]*$")  # © and ® are emoji to Threads
+
+
+@lru_cache(maxsize=1)
+def _unicode_patterns():
+    import regex
+
+    return regex.compile(r"\X"), regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
 
 
 class TemplateError(ValueError):
@@ -55,14 +68,9 @@ def fill(template: str, variables: dict) -> str:
 
 def urls(text: str) -> list[tuple[int, int, str]]:
     """(start, end, url) of every link X would recognise, schemeless ones included."""
-    return [(u["indices"][0], u["indices"][1], u["url"]) for u in _extract_urls(text)]
+    from campaign.spec.xtext import facts
 
-
-@lru_cache(maxsize=4096)
-def _extract_urls(text: str):
-    import twitter_text
-
-    return tuple(twitter_text.extract_urls_with_indices(text))
+    return list(facts(text).urls)
 
 
 def add_utm(text: str, hosts: frozenset[str], params: tuple[tuple[str, str], ...]) -> str:
@@ -95,7 +103,15 @@ def host_of(value: object) -> str | None:
 
 
 def graphemes(text: str) -> int:
-    return len(_GRAPHEME.findall(text))
+    if _SIMPLE.match(text):
+        return len(text) - text.count("\r\n")
+    from campaign.spec.xtext import remember
+
+    return remember("graphemes", text, _count_graphemes)
+
+
+def _count_graphemes(text: str) -> int:
+    return len(_unicode_patterns()[0].findall(text))
 
 
 def bluesky_display(text: str) -> tuple[str, list[tuple[int, int, str]]]:
@@ -141,61 +157,76 @@ def length(platform: str, text: str) -> int:
         return graphemes(_REMOTE_MENTION.sub(r"\1", "".join(counted)))
     if platform == "bluesky":
         return graphemes(bluesky_display(text)[0])
+    if platform == "linkedin":
+        # LinkedIn counts the commentary as written; escaping its markup characters comes after.
+        return len(text)
+    if platform == "threads":
+        return threads_length(text)
     raise ValueError(f"unknown platform {platform!r}")
 
 
-@lru_cache(maxsize=65536)
+def threads_length(text: str) -> int:
+    """Threads' count: an emoji weighs its UTF-8 bytes (a flag 8, a family far more), other characters 1."""
+    if _SIMPLE_NO_EMOJI.match(text):
+        return len(text)
+    from campaign.spec.xtext import remember
+
+    return remember("threads", text, _count_threads)
+
+
+def _count_threads(text: str) -> int:
+    grapheme, emoji = _unicode_patterns()
+    total = 0
+    for cluster in grapheme.findall(text):
+        total += len(cluster.encode("utf-8")) if emoji.search(cluster) else len(cluster)
+    return total
+
+
+def threads_problems(text: str) -> list[str]:
+    """What Threads refuses besides the length: more than 5 links or more than 1 topic tag."""
+    found = []
+    links = [url for _, _, url in urls(text)]
+    if len(links) > THREADS_MAX_LINKS:
+        found.append(f"{len(links)} links; Threads allows at most {THREADS_MAX_LINKS} per post")
+    tags = topic_tags(text)
+    if len(tags) > THREADS_MAX_TOPIC_TAGS:
+        found.append(f"{len(tags)} topic tags ({', '.join(tags)}); Threads allows {THREADS_MAX_TOPIC_TAGS} per post")
+    return found
+
+
+def topic_tags(text: str) -> list[str]:
+    """#tags in a text (a tag needs a letter: '#1' is a number, not a tag)."""
+    return _TOPIC_TAG.findall(text)
+
+
 def _x_length(text: str) -> int:
-    import twitter_text
+    from campaign.spec.xtext import facts
 
-    return twitter_text.parse_tweet(text).weightedLength
+    return facts(text).weighted_length
 
 
-class MastodonHTML(HTMLParser):
-    """Mastodon's status HTML read as its reader sees it; the anchors kept for link extraction.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    Lives here, not in the Mastodon platform module, because the archive's importers need it
-    too and must not pay for importing Mastodon.py.
-    """
 
-    def __init__(self, markup: str):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.anchors: list[tuple[str, str, frozenset[str]]] = []  # (href, shown text, classes)
-        self._paragraphs = 0
-        self._anchor: list | None = None
-        self._in_paragraph = False
-        self.feed(markup or "")
-        self.close()
+def unsendable(text: str) -> str | None:
+    """Why no platform can take this text (an unpaired surrogate cannot be encoded), or None."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    return (f"the text holds an unpaired surrogate (U+{ord(match.group()):04X}, character {match.start() + 1}), "
+            "which no platform accepts")
 
-    def handle_starttag(self, tag, attrs):
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p":
-            if self._paragraphs:
-                self.parts.append("\n\n")
-            self._paragraphs += 1
-            self._in_paragraph = True
-        elif tag == "a":
-            attributes = dict(attrs)
-            self._anchor = [attributes.get("href") or "", len(self.parts),
-                            frozenset((attributes.get("class") or "").split())]
 
-    def handle_endtag(self, tag):
-        if tag == "p":
-            self._in_paragraph = False
-        elif tag == "a" and self._anchor is not None:
-            href, start, classes = self._anchor
-            self.anchors.append((href, "".join(self.parts[start:]), classes))
-            self._anchor = None
+def x_invalid(text: str) -> str | None:
+    """Why X refuses this text for its characters, exactly as twitter-text decides, or None."""
+    from campaign.spec.xtext import facts
 
-    def handle_data(self, data):
-        if self._in_paragraph or not data.isspace():  # layout between paragraphs is not text
-            self.parts.append(data)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts).strip()
+    if facts(text).valid_characters:
+        return None
+    for index, char in enumerate(text):
+        if char in "\ufffe\ufeff\uffff":
+            return f"the text holds U+{ord(char):04X} (character {index + 1}), which X refuses"
+    return "the text holds a character X refuses"
 
 
 def html_to_text(markup: str) -> str:
@@ -203,4 +234,15 @@ def html_to_text(markup: str) -> str:
     break, other tags dropped (their text kept), entities decoded. The one rendering used by
     posting (reading back what we sent), fetching and importing, so a post's archived text does
     not depend on where it came from."""
+    from campaign.spec.mastodonhtml import MastodonHTML
+
     return MastodonHTML(markup).text
+
+
+def __getattr__(name: str):
+    # MastodonHTML lives in its own module so that `campaign check` does not load html.parser.
+    if name == "MastodonHTML":
+        from campaign.spec.mastodonhtml import MastodonHTML
+
+        return MastodonHTML
+    raise AttributeError(name)

@@ -8,6 +8,7 @@ bombs are cut off.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -68,18 +69,27 @@ def _mark(node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_HASHTAG_COMMENT = re.compile(r"[ \t]+#[^\s#]")
+
+
 class _Converter:
-    def __init__(self, loader: _Loader, problems: ProblemList):
+    def __init__(self, loader: _Loader, problems: ProblemList, text: str):
         self.loader = loader
         self.problems = problems
         self.count = 0
         self.active: set[int] = set()
+        self.lines = text.splitlines()
 
     def convert(self, node) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooBig(node)
         if isinstance(node, yaml.ScalarNode):
+            if node.style in ('"', "'"):
+                self.comment_after_quote(node)
+            elif not node.style and self.hashtag_cut(node):  # plain: None from PyYAML, '' from libyaml
+                # Taken as meant, so the rest of the file is checked without a follow-on "empty text".
+                return self.lines[node.end_mark.line][node.end_mark.column:].strip()
             return self.loader.construct_object(node, deep=True)
         if id(node) in self.active:
             raise _Recursive(node)
@@ -93,6 +103,42 @@ class _Converter:
             return self._mapping(node)
         finally:
             self.active.discard(id(node))
+
+    def comment_after_quote(self, node) -> None:
+        """`text: "Praat mee" #utrecht`: the tag after the closing quote is silently a comment."""
+        end = node.end_mark
+        if not 0 <= end.line < len(self.lines):
+            return
+        line = self.lines[end.line]
+        match = _HASHTAG_COMMENT.match(line[end.column:])
+        if match is not None:
+            self.problems.error(Mark(end.line + 1, end.column + match.end() - 1),
+                                "the text after the closing quote is read as a comment: put the whole text "
+                                "inside the quotes", context=line)
+
+    def hashtag_cut(self, node) -> bool:
+        """An unquoted text that runs into ' #tag' ends there: YAML reads the rest as a comment.
+
+        A comment written on purpose has a space after '#'; '#utrecht' is a hashtag that vanished.
+        True when the value was empty (the whole text became a comment).
+        """
+        end = node.end_mark
+        if not 0 <= end.line < len(self.lines) or not isinstance(node.value, str):
+            return False
+        line = self.lines[end.line]
+        rest = line[end.column:]
+        match = _HASHTAG_COMMENT.match(rest)
+        if match is None:
+            return False
+        where = Mark(end.line + 1, end.column + match.end() - 1)
+        if node.value == "":
+            message = ("this text starts with '#', which YAML reads as a comment, so the value is empty: "
+                       "put the text in quotes")
+        else:
+            message = ("the text stops before '" + rest.strip()[:20] + "': YAML reads ' #' as the start of a "
+                       "comment: put the whole text in quotes")
+        self.problems.error(where, message, context=line)
+        return node.value == ""
 
     def _mapping(self, node) -> YMap:
         self.loader.flatten_mapping(node)
@@ -179,14 +225,17 @@ def load_yaml(text: str, problems: ProblemList) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        return _Converter(loader, problems).convert(node)
+        return _Converter(loader, problems, text).convert(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark()
-        what = exc.problem or exc.context or "invalid YAML"
-        problems.error(where, f"YAML syntax error: {what}")
+        from campaign.spec.yamlerrors import explain
+
+        where, message = explain(text, exc)
+        problems.error(where, f"YAML syntax error: {message}", context=_line(text, where.line))
     except yaml.reader.ReaderError as exc:
-        problems.error(_position(text, exc.position), f"YAML error: character {exc.character!r} is not allowed")
+        where = _position(text, exc.position)
+        problems.error(where, f"character U+{ord(exc.character) if isinstance(exc.character, str) else exc.character:04X} "
+                              "is not allowed in a YAML file; remove it (or write it as an escape such as "
+                              "\\uFFFF inside double quotes)", context=_line(text, where.line))
     except yaml.YAMLError as exc:
         problems.error(Mark(), f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
     except _TooBig as exc:
@@ -204,6 +253,11 @@ def load_yaml(text: str, problems: ProblemList) -> Any:
         if loader is not None:
             loader.dispose()
     return None
+
+
+def _line(text: str, number: int) -> str | None:
+    lines = text.splitlines()
+    return lines[number - 1] if 0 < number <= len(lines) else None
 
 
 def _position(text: str, offset: int) -> Mark:
