@@ -53,6 +53,7 @@ class FetchReport:
     error: str | None = None
     reset_at: datetime | None = None
     summaries: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # what the platform could not give (a missing scope)
 
     @property
     def message(self) -> str:
@@ -64,6 +65,8 @@ class FetchReport:
             if self.reset_at:
                 text += f" (try again after {self.reset_at.astimezone(timezone.utc):%H:%M} UTC)"
             text += "; the next run continues where this one stopped"
+        for note in self.notes:
+            text += f"; {note}"
         return text
 
 
@@ -116,13 +119,15 @@ def fetch_account(db, client, platform: str, account: str, *, now: datetime, ref
     report = FetchReport(account, platform)
     run = _Run(db, platform, account, now, report, on_page, store)
     cutoff = now - timedelta(days=refresh_days) if refresh_days > 0 else None
-    steps = {"x": _fetch_x, "mastodon": _fetch_mastodon, "bluesky": _fetch_bluesky}
+    steps = {"x": _fetch_x, "mastodon": _fetch_mastodon, "bluesky": _fetch_bluesky, "linkedin": _fetch_linkedin,
+             "threads": _fetch_threads}
     try:
         steps[platform](run, client, cutoff)
     except RateLimited as error:
         report.complete, report.error, report.reset_at = False, str(error), error.reset_at
     except PlatformError as error:
         report.complete, report.error = False, str(error)
+    report.notes.extend(getattr(client, "notes", ()))
     return report
 
 
@@ -204,6 +209,63 @@ def _fetch_bluesky(run: _Run, client, cutoff: datetime | None) -> None:
             moment = feed_time(item)
             if pending.get("newest") is None or moment > _parse_time(pending["newest"]):
                 pending["newest"] = _iso(moment)
+        pending["cursor"] = page.cursor
+        if page.cursor:
+            run.save({**state, "pending": dict(pending)})
+    run.save({"newest": pending.get("newest")})
+
+
+# -- LinkedIn ---------------------------------------------------------------
+
+
+def _fetch_linkedin(run: _Run, client, cutoff: datetime | None) -> None:
+    """Like Bluesky: the page's posts newest first down to the newest stored before (its creation
+    time, `{"newest"}`), or the refresh window; an interrupted walk keeps its offset."""
+    from .sources import linkedin
+
+    state = run.state()
+    pending = state.get("pending")
+    if pending is None:
+        pending = {"cursor": None, "stop": state.get("newest"), "newest": state.get("newest")}
+    since = _parse_time(pending["stop"]) + timedelta(microseconds=1) if pending.get("stop") else None
+    if since is not None and cutoff is not None:
+        since = min(since, cutoff)
+    for page in client.timeline_pages(since=since, cursor=pending["cursor"]):
+        records = list(linkedin.records(page, run.account))
+        run.upsert(records)
+        for record in records:
+            if pending.get("newest") is None or record.created_at > _parse_time(pending["newest"]):
+                pending["newest"] = _iso(record.created_at)
+        pending["cursor"] = page.cursor
+        if page.cursor:
+            run.save({**state, "pending": dict(pending)})
+    run.save({"newest": pending.get("newest")})
+
+
+# -- Threads ----------------------------------------------------------------
+
+
+def _fetch_threads(run: _Run, client, cutoff: datetime | None) -> None:
+    """Newest first (threads, then replies) down to the newest stored before (`{"newest"}`) or the
+    refresh window; an interrupted walk keeps its cursor. Each page gets its posts' insights
+    (likes, replies, reposts, quotes) where the token may read them."""
+    from .sources import threads
+
+    state = run.state()
+    pending = state.get("pending")
+    if pending is None:
+        pending = {"cursor": None, "stop": state.get("newest"), "newest": state.get("newest")}
+    # Inclusive: Threads times are whole seconds, so the newest stored post is read again (and
+    # upserted, changing nothing) rather than risking one of the same second.
+    since = _parse_time(pending["stop"]) if pending.get("stop") else None
+    if since is not None and cutoff is not None:
+        since = min(since, cutoff)
+    for page in client.timeline_pages(since=since, cursor=pending["cursor"]):
+        records = list(threads.records(client.with_insights(page), run.account))
+        run.upsert(records)
+        for record in records:
+            if pending.get("newest") is None or record.created_at > _parse_time(pending["newest"]):
+                pending["newest"] = _iso(record.created_at)
         pending["cursor"] = page.cursor
         if page.cursor:
             run.save({**state, "pending": dict(pending)})

@@ -18,12 +18,22 @@ FIELDS_BY_PLATFORM = {
     "x": ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),
     "mastodon": ("ACCESS_TOKEN",),
     "bluesky": ("APP_PASSWORD",),
+    "linkedin": ("ACCESS_TOKEN",),
+    "threads": ("ACCESS_TOKEN",),
+}
+
+# Read when set, never required: LinkedIn's refresh (all three) and the token's expiry date.
+OPTIONAL_FIELDS_BY_PLATFORM = {
+    "linkedin": ("REFRESH_TOKEN", "CLIENT_ID", "CLIENT_SECRET", "TOKEN_EXPIRES"),
 }
 
 _SECRET_KEY = re.compile(
     r"(token|secret|passw|pwd|api[_-]?key|bearer|credential|private[_-]?key|consumer[_-]?key|access[_-]?key)",
     re.IGNORECASE,
 )
+
+
+TOKEN_FILE = ".campaign-tokens.json"
 
 
 def env_prefix(account: str) -> str:
@@ -79,7 +89,10 @@ def load_environment(posts_file: Path, environ: Mapping[str, str] | None = None)
     values: dict[str, str] = {}
     for path in env_files(posts_file):
         values.update(read_env_file(path))
-    return {**values, **(os.environ if environ is None else environ)}
+    merged = {**values, **(os.environ if environ is None else environ)}
+    # Where renewed tokens are kept (campaign.send.platforms.tokens): beside posts.yaml, like .env.
+    merged.setdefault("CAMPAIGN_TOKEN_FILE", str(Path(posts_file).resolve().parent / TOKEN_FILE))
+    return merged
 
 
 def env_file_warnings(posts_file: Path) -> list[str]:

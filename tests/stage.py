@@ -111,3 +111,13 @@ def mastodon_account_yaml(fake, name: str = "tas_m") -> str:
 
 def bluesky_account_yaml(fake, name: str = "tas_b") -> str:
     return f"{name}: {{platform: bluesky, instance: '{fake.url}', handle: '{fake.account.handle}'}}\n"
+
+
+def threads_env(fake, name: str = "tas_t") -> dict[str, str]:
+    return {f"CAMPAIGN_{name.upper()}_ACCESS_TOKEN": fake.account.access_token, "CAMPAIGN_THREADS_API_BASE": fake.url,
+            f"CAMPAIGN_{name.upper()}_MEDIA_URL": "https://media.example/campagne/",
+            "CAMPAIGN_THREADS_POLL_SECONDS": "0"}
+
+
+def threads_account_yaml(fake, name: str = "tas_t") -> str:
+    return f"{name}: {{platform: threads, handle: '@{fake.account.username}'}}\n"

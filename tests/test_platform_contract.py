@@ -16,8 +16,10 @@ import pytest
 from archive.sources import records
 from campaign.send.platforms import AccountInfo, connect
 from tests.fakes.base import Fault
+from tests.fakes.linkedin import linkedin_account_yaml, linkedin_env
 from tests.stage import (bluesky_account_yaml, bluesky_env, mastodon_account_yaml, mastodon_env, x_account_yaml,
                          x_env)
+from tests.stage import threads_account_yaml, threads_env
 
 PNG = (Path(__file__).resolve().parent.parent / "media" / "stadskantoor030.png").read_bytes()
 LINK = "https://publicpapersutrecht.nl/teams"
@@ -40,6 +42,10 @@ SEATS = [
          lambda fake: AccountInfo("tas_m", "mastodon", "@" + fake.account.username, fake.url)),
     Seat("bluesky", "fake_bluesky", "tas_b", bluesky_env, bluesky_account_yaml,
          lambda fake: AccountInfo("tas_b", "bluesky", fake.account.handle, fake.url)),
+    Seat("linkedin", "fake_linkedin", "tas_l", linkedin_env, linkedin_account_yaml,
+         lambda fake: AccountInfo("tas_l", "linkedin", fake.account.vanity_name, None, fake.account.vanity_name)),
+    Seat("threads", "fake_threads", "tas_t", threads_env, threads_account_yaml,
+         lambda fake: AccountInfo("tas_t", "threads", "@" + fake.account.username)),
 ]
 
 

@@ -11,7 +11,9 @@ import pytest
 
 from campaign.queue import claims
 from tests.fakes.base import Fault, json_response
+from tests.fakes.linkedin import linkedin_account_yaml, linkedin_env
 from tests.fakes.mastodon import FakeMastodon
+from tests.stage import threads_account_yaml, threads_env
 from tests.stage import (bluesky_account_yaml, bluesky_env, mastodon_account_yaml, mastodon_env, x_account_yaml,
                          x_env)
 
@@ -21,7 +23,9 @@ PNG = (Path(__file__).resolve().parent.parent / "media" / "stadskantoor030.png")
 def setup(stage, fake, platform: str, posts_yaml: str):
     account_yaml, env, name = {"x": (x_account_yaml, x_env, "tas_x"),
                                "mastodon": (mastodon_account_yaml, mastodon_env, "tas_m"),
-                               "bluesky": (bluesky_account_yaml, bluesky_env, "tas_b")}[platform]
+                               "bluesky": (bluesky_account_yaml, bluesky_env, "tas_b"),
+                               "linkedin": (linkedin_account_yaml, linkedin_env, "tas_l"),
+                               "threads": (threads_account_yaml, threads_env, "tas_t")}[platform]
     stage.environ.update(env(fake))
     stage.write(account_yaml(fake), posts_yaml, accounts=name)
     stage.sync()
@@ -31,8 +35,12 @@ def public_texts(fake) -> list[str]:
     return [p["text"] for p in fake.posts if not p.get("deleted")]
 
 
-@pytest.fixture(params=["x", "mastodon", "bluesky"])
+@pytest.fixture(params=["x", "mastodon", "bluesky", "linkedin", "threads"])
 def platform_fake(request):
+    if request.param == "threads":
+        return request.param, request.getfixturevalue("fake_threads")
+    if request.param == "linkedin":
+        return request.param, request.getfixturevalue("fake_linkedin")
     if request.param == "x":
         fake = request.getfixturevalue("fake_x")
     elif request.param == "mastodon":

@@ -57,7 +57,8 @@ def command(accounts, every, refresh_days, db_url, posts_file):
     failed = 0
     for name in names:
         account = cfile.accounts[name]
-        info = AccountInfo(account.name, account.platform, account.handle, account.instance)
+        info = AccountInfo(account.name, account.platform, account.handle, account.instance,
+                           account.organization)
         client = connect(info, environ)
         with _progress(name) as advance:
             report = fetch_account(database, client, account.platform, account.handle.lstrip("@"), now=now,

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from campaign.preview.segments import Segment, safe_href, segments, shown
 from campaign.spec.text import LIMITS, length
 
-PLATFORM_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
-DEFAULT_HOSTS = {"x": "x.com", "bluesky": "bsky.social"}
+PLATFORM_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "linkedin": "LinkedIn", "threads": "Threads"}
+DEFAULT_HOSTS = {"x": "x.com", "bluesky": "bsky.social", "linkedin": "linkedin.com", "threads": "threads.net"}
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 
 
@@ -35,7 +35,7 @@ class AccountView:
     @property
     def host(self) -> str:
         """Where the account lives: the instance's host, else the platform's own."""
-        if self.instance:
+        if self.instance and self.platform != "linkedin":  # the queue keeps LinkedIn's organisation there
             try:
                 host = urlsplit(self.instance if "://" in self.instance else "https://" + self.instance).hostname
             except ValueError:
@@ -47,6 +47,8 @@ class AccountView:
     @property
     def shown_handle(self) -> str:
         """As the platform shows it: Mastodon's with its server (@team@social.example)."""
+        if self.platform == "linkedin":  # a page's address (a numeric id leads there too)
+            return "linkedin.com/company/" + self.handle.strip().lstrip("@")
         handle = "@" + self.handle.strip().lstrip("@")
         if self.platform == "mastodon" and "@" not in handle[1:] and self.host:
             handle += "@" + self.host

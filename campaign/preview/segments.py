@@ -63,6 +63,10 @@ def segments(platform: str, text: str) -> tuple[Segment, ...]:
         return _mastodon(text)
     if platform == "bluesky":
         return _bluesky(text)
+    if platform == "linkedin":
+        return _linkedin(text)
+    if platform == "threads":
+        return _threads(text)
     raise ValueError(f"unknown platform {platform!r}")
 
 
@@ -181,6 +185,49 @@ def _bluesky(text: str) -> tuple[Segment, ...]:
         plain = posted[position:].decode("utf-8")
         out.append(Segment("text", plain, plain))
     return tuple(out)
+
+
+# --- LinkedIn (what campaign.send.platforms.linkedin posts) --------------------------------------------
+
+def _linkedin(text: str) -> tuple[Segment, ...]:
+    """Links in full (LinkedIn shortens none of an API post's links), #tags as the hashtag templates
+    the sender makes of them, and @[Name](urn:li:organization:N) as the mention showing Name."""
+    from campaign.send.platforms.linkedin_text import HASHTAG, MENTION
+
+    entities = [(start, end, "link") for start, end, url in urls(text) if "://" in url]
+    entities += [(m.start(), m.end(), "mention") for m in MENTION.finditer(text)]
+    entities += [(m.start(), m.end(), "hashtag") for m in HASHTAG.finditer(text)]
+
+    def show(kind: str, written: str) -> Segment:
+        if kind == "link":
+            return Segment("link", written, written, safe_href(written))
+        if kind == "mention":
+            return Segment("mention", MENTION.match(written).group(1), written)
+        return Segment(kind, written, written)
+
+    return _split(text, entities, show)
+
+
+# --- Threads (what campaign.send.platforms.threads posts) ----------------------------------------------
+
+_THREADS_MENTION = regex.compile(r"(?<![\w@])@[A-Za-z0-9._]*[A-Za-z0-9_]")
+
+
+def _threads(text: str) -> tuple[Segment, ...]:
+    """Links as written (Threads counts and shows them in full), @username mentions, and the first
+    #tag only: Threads takes one topic tag per post, a later #word stays text."""
+    from campaign.spec.text import _TOPIC_TAG
+
+    entities = [(start, end, "link") for start, end, _url in urls(text)]
+    entities += [(m.start(), m.end(), "mention") for m in _THREADS_MENTION.finditer(text)]
+    entities += [(m.start(), m.end(), "hashtag") for m in list(_TOPIC_TAG.finditer(text))[:1]]
+
+    def show(kind: str, written: str) -> Segment:
+        if kind == "link":
+            return Segment("link", written, written, safe_href(written if "://" in written else "https://" + written))
+        return Segment(kind, written, written)
+
+    return _split(text, entities, show)
 
 
 # --- shared ----------------------------------------------------------------------------------------------

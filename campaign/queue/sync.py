@@ -282,7 +282,9 @@ def _upsert_by_key(connection, table, key: str, wanted: dict, now: datetime) -> 
 
 def _sync_accounts(connection, plan: Plan, now: datetime) -> None:
     _upsert_by_key(connection, accounts, "name", {
-        account.name: {"platform": account.platform, "handle": account.handle, "instance": account.instance,
+        account.name: {"platform": account.platform, "handle": account.handle,
+                       # LinkedIn has no instance; its organisation is kept there for the dispatchers
+                       "instance": account.instance or account.organization,
                        "max_per_day": account.max_per_day}
         for account in plan.file.accounts.values()}, now)
 

@@ -309,6 +309,7 @@ class Dispatcher:
                 media=tuple((Path(m["path"]), m["alt"]) for m in part.get("media", ())),
                 idempotency_key=hashlib.sha256(f"praatmee:{claim.key}#{index}".encode()).hexdigest()[:32],
                 language=claim.payload.get("language"),
+                card=part.get("card", True),
             )
             previous = claim.done.get(index - 1)
             reply_to = _remote(previous) if previous else reply_target
@@ -358,7 +359,7 @@ class Dispatcher:
                     found = None
                 if found is not None:
                     return found
-                self._fail(claim, "failed", f"X refused the text as a duplicate of an earlier post that this "
+                self._fail(claim, "failed", f"the platform refused the text as a duplicate of an earlier post that this "
                                             f"campaign did not send now ({error}); add a variant to the post")
                 return None
             except TransientError as error:

@@ -18,8 +18,12 @@ from .base import MAX_DELAY, Fault, RecordedRequest
 from .bluesky import BlueskyAccount, FakeBluesky
 from .mastodon import FakeMastodon, MastodonAccount
 from .x import FakeX, XAccount
+from .linkedin import FakeLinkedIn, LinkedInAccount
+from .threads import FakeThreads, ThreadsAccount
 
 __all__ = [
     "Fault", "MAX_DELAY", "RecordedRequest",
     "FakeX", "XAccount", "FakeMastodon", "MastodonAccount", "FakeBluesky", "BlueskyAccount",
+    "FakeLinkedIn", "LinkedInAccount",
+    "FakeThreads", "ThreadsAccount",
 ]

@@ -15,7 +15,8 @@ XRPC methods (endpoint name for ``inject`` in brackets), all under ``/xrpc/``:
 * ``com.atproto.repo.createRecord`` [post] -- ``app.bsky.feed.post`` records are validated
   (``$type``, ``createdAt``, text <= 300 graphemes / 3000 bytes, <= 3 ``langs``, embedded
   image blobs must have been uploaded by this account and be <= 1,000,000 bytes, alt text
-  present) and stored; other collections are stored in ``fake.records``.  Answers
+  present; a link card ``app.bsky.embed.external`` needs ``uri``, ``title`` and ``description``
+  and its ``thumb`` the same as an image) and stored; other collections are stored in ``fake.records``.  Answers
   ``{uri, cid, commit:{cid, rev}, validationStatus}``.  No idempotency (like Bluesky).
 * ``com.atproto.repo.deleteRecord`` [delete], ``com.atproto.repo.getRecord`` [record]
 * ``com.atproto.repo.uploadBlob`` [blob] -- raw body; mime sniffed (the SDK sends
@@ -427,6 +428,19 @@ class FakeBluesky(FakeServer):
                 if not ref.get("uri") or not ref.get("cid"):
                     return f'Record/reply/{k} must have the properties "uri" and "cid"'
         embed = record.get("embed") or {}
+        if embed.get("$type") == "app.bsky.embed.external":
+            external = embed.get("external") or {}
+            for key in ("uri", "title", "description"):
+                if not isinstance(external.get(key), str):
+                    return f'Record/embed/external must have the property "{key}"'
+            thumb = ((external.get("thumb") or {}).get("ref") or {}).get("$link")
+            if external.get("thumb") is not None:
+                with self._lock:
+                    blob = self._blobs.get(thumb or "")
+                if blob is None or blob["did"] != acct.did:
+                    return f"Could not find blob: {thumb}"
+                if blob["size"] > 1_000_000:
+                    return f"Record/embed/external/thumb file too large. {blob['size']} bytes. Maximum: 1000000"
         images = embed.get("images") or (embed.get("media") or {}).get("images")
         if images is not None:
             if len(images) > 4:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Mapping, Protocol
 
-from campaign.credentials import FIELDS_BY_PLATFORM, env_prefix
+from campaign.credentials import FIELDS_BY_PLATFORM, OPTIONAL_FIELDS_BY_PLATFORM, env_prefix
 from campaign.errors import MissingCredentials
 
 TIMEOUT_SECONDS = 15.0
@@ -27,6 +27,7 @@ class AccountInfo:
     platform: str
     handle: str
     instance: str | None = None
+    organization: str | None = None  # LinkedIn: the page's numeric id or vanity name
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class OutgoingPart:
     media: tuple[tuple[Path, str], ...] = ()  # (file, alt text)
     idempotency_key: str = ""
     language: str | None = None  # BCP 47, e.g. "nl"; Bluesky would otherwise tag posts "en"
+    # Bluesky's link card: True builds it from the first link's page, False leaves it out, a dict
+    # ({"title", "description", "image": {"path", "alt"} | None}) is set by hand in posts.yaml.
+    card: bool | dict = True
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,9 @@ def credentials_for(account: AccountInfo, environ: Mapping[str, str]) -> dict[st
     missing = [prefix + f for f in fields if not environ.get(prefix + f)]
     if missing:
         raise MissingCredentials(account.name, missing)
-    return {f.lower(): environ[prefix + f] for f in fields}
+    optional = {f.lower(): environ[prefix + f] for f in OPTIONAL_FIELDS_BY_PLATFORM.get(account.platform, ())
+                if environ.get(prefix + f)}
+    return {**optional, **{f.lower(): environ[prefix + f] for f in fields}}
 
 
 def connect(account: AccountInfo, environ: Mapping[str, str]) -> Platform:
@@ -158,8 +164,35 @@ def connect(account: AccountInfo, environ: Mapping[str, str]) -> Platform:
     if account.platform == "bluesky":
         from campaign.send.platforms.bluesky import BlueskyPlatform
 
-        return BlueskyPlatform(account, secrets, timeout=timeout)
+        return BlueskyPlatform(account, secrets, timeout=timeout,
+                               card_deadline=_seconds(environ.get("CAMPAIGN_CARD_TIMEOUT"), 5.0),
+                               card_proxy=environ.get("CAMPAIGN_CARD_PROXY"))
+    if account.platform == "threads":
+        from campaign.send.platforms.threads import ThreadsPlatform
+
+        return ThreadsPlatform(account, secrets, api_base=environ.get("CAMPAIGN_THREADS_API_BASE"), timeout=timeout,
+                               media_url=environ.get(env_prefix(account.name) + "MEDIA_URL"),
+                               token_file=environ.get("CAMPAIGN_TOKEN_FILE"),
+                               token_expires=environ.get(env_prefix(account.name) + "TOKEN_EXPIRES"),
+                               poll_interval=_seconds(environ.get("CAMPAIGN_THREADS_POLL_SECONDS"), 1.0))
+    if account.platform == "linkedin":
+        from campaign.send.platforms.linkedin import LinkedInPlatform
+
+        # The queue keeps a LinkedIn account's organisation where others keep their instance.
+        return LinkedInPlatform(account, secrets, organization=account.organization or account.instance or
+                                account.handle.lstrip("@"), api_base=environ.get("CAMPAIGN_LINKEDIN_API_BASE"),
+                                version=environ.get("CAMPAIGN_LINKEDIN_VERSION"), timeout=timeout,
+                                token_file=environ.get("CAMPAIGN_TOKEN_FILE"),
+                                card_deadline=_seconds(environ.get("CAMPAIGN_CARD_TIMEOUT"), 5.0),
+                                card_proxy=environ.get("CAMPAIGN_CARD_PROXY"))
     raise ValueError(f"unknown platform {account.platform!r}")
+
+
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        return max(0.0, float(value)) if value else default
+    except ValueError:
+        return default
 
 
 _URLISH = re.compile(r"(?:https?://)?(?:[\w-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE)

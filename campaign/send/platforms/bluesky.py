@@ -16,6 +16,7 @@ from campaign.errors import AuthFailed, PlatformError, RateLimited, Rejected, Tr
 from campaign.spec.text import bluesky_display
 from campaign.send.platforms import (TIMEOUT_SECONDS, AccountInfo, OutgoingPart, Page, RemotePost, TimelineReader,
                                      normalise_text)
+from campaign.send.platforms.times import parse_iso_time as _parse_time
 
 DEFAULT_SERVICE = "https://bsky.social"
 PAGE = 100  # the most getAuthorFeed serves per request
@@ -26,8 +27,11 @@ _MENTION = re.compile(r"(?<![\w@])@([a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)")
 class BlueskyPlatform(TimelineReader):
     idempotent = False
 
-    def __init__(self, account: AccountInfo, secrets: dict[str, str], *, timeout: float = TIMEOUT_SECONDS):
+    def __init__(self, account: AccountInfo, secrets: dict[str, str], *, timeout: float = TIMEOUT_SECONDS,
+                 card_deadline: float | None = None, card_proxy: str | None = None):
         self.account = account
+        self.card_deadline = card_deadline if card_deadline is not None else 5.0
+        self.card_proxy = card_proxy
         service = (account.instance or DEFAULT_SERVICE).rstrip("/")
         self.client = Client(base_url=service + "/xrpc", request=Request(timeout=timeout))
         self._password = secrets["app_password"]
@@ -118,6 +122,8 @@ class BlueskyPlatform(TimelineReader):
                 blob = self._call(self.client.upload_blob, path.read_bytes()).blob
                 images.append(models.AppBskyEmbedImages.Image(alt=alt, image=blob))
             embed = models.AppBskyEmbedImages.Main(images=images)
+        elif part.card is not False:  # a post has one embed: its images, else its link card
+            embed = self._link_card(part)
         reply = None
         if reply_to is not None:
             parent = _strong_ref(reply_to)
@@ -129,6 +135,23 @@ class BlueskyPlatform(TimelineReader):
         return RemotePost(response.uri, self._url(response.uri), builder.build_text(), datetime.now(timezone.utc),
                           {"uri": response.uri, "cid": response.cid,
                            "root": (root.ref if root else None) or _root_dict(reply_to)})
+
+    def _link_card(self, part: OutgoingPart):
+        """The post's app.bsky.embed.external, or None: a card that cannot be made (page down,
+        thumbnail refused) leaves the post without it, or without the thumbnail."""
+        from campaign.send.platforms.bluesky_card import card_for
+
+        card = card_for(part.text, part.card, deadline=self.card_deadline, proxy=self.card_proxy)
+        if card is None:
+            return None
+        thumb = None
+        if card.image:
+            try:
+                thumb = self._call(self.client.upload_blob, card.image).blob
+            except (RateLimited, TransientError, Rejected):
+                thumb = None  # AuthFailed goes on: the post itself would meet it next
+        return models.AppBskyEmbedExternal.Main(external=models.AppBskyEmbedExternal.External(
+            uri=card.uri, title=card.title, description=card.description, thumb=thumb))
 
     def _url(self, uri: str) -> str:
         return f"https://bsky.app/profile/{self.account.handle.lstrip('@')}/post/{uri.rsplit('/', 1)[-1]}"
@@ -211,15 +234,6 @@ def feed_time(item: dict) -> datetime | None:
     post = item.get("post") or {}
     return _parse_time(reason.get("indexedAt") or post.get("indexedAt") or (post.get("record") or {}).get("createdAt"))
 
-
-def _parse_time(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _status(error) -> int | None:

@@ -16,6 +16,7 @@ import tweepy
 from campaign.errors import AuthFailed, DuplicateContent, PlatformError, RateLimited, Rejected, TransientError
 from campaign.send.platforms import TIMEOUT_SECONDS, AccountInfo, OutgoingPart, Page, RemotePost, TimelineReader
 from campaign.send.platforms.http import mount
+from campaign.send.platforms.times import parse_iso_time as _parse_time
 
 DUPLICATE = "duplicate content"
 PAGE = 100  # the most X serves per request
@@ -170,11 +171,3 @@ def _reset_at(response) -> datetime | None:
 
 def _x_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(value) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
