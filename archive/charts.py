@@ -1,8 +1,8 @@
 """SVG charts drawn on the server: pure functions from data to an SVG string (markupsafe.Markup), for
 `archive report` and, later, the web workspace. No database, no click, no scripts.
 
-Accessible: each chart is <svg role="img" aria-labelledby="ID-title ID-desc"> with its <title> and
-<desc>; the page shows the numbers as a table too (the caller's job, see archive.report). Safe: every
+Accessible: each chart is <svg role="img" aria-labelledby="ID-title" aria-describedby="ID-desc"> with
+its <title> (the image's name) and <desc> (its description); the page shows the numbers as a table too (the caller's job, see archive.report). Safe: every
 text and attribute value goes through markupsafe.escape in _element, so a hashtag or a campaign name
 cannot become markup. No style attributes (the workspace's Content-Security-Policy forbids inline
 styles): colours are presentation attributes (fill=, stroke=) and every part has a class= that a
@@ -51,7 +51,8 @@ def _element(tag: str, attributes: dict | None = None, *children) -> Markup:
 def _frame(chart_id: str, title: str, description: str, width: int, height: int, kind: str, *body) -> Markup:
     return _element(
         "svg", {"xmlns": "http://www.w3.org/2000/svg", "role": "img", "class": f"chart chart-{kind}",
-                "viewBox": f"0 0 {width} {height}", "aria-labelledby": f"{chart_id}-title {chart_id}-desc",
+                "viewBox": f"0 0 {width} {height}", "aria-labelledby": f"{chart_id}-title",
+                "aria-describedby": f"{chart_id}-desc",
                 "font-family": "system-ui, sans-serif", "font-size": 12},
         _element("title", {"id": f"{chart_id}-title"}, title),
         _element("desc", {"id": f"{chart_id}-desc"}, description),

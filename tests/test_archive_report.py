@@ -72,7 +72,7 @@ def test_the_page_is_well_formed_self_contained_and_its_charts_accessible(seeded
     assert len(svgs) >= 6  # posts and engagement per month and per week, hashtags, mentions, links
     for svg in svgs:
         assert svg.get("role") == "img" and svg.get("style") is None
-        title_id, desc_id = svg.get("aria-labelledby").split()
+        title_id, desc_id = svg.get("aria-labelledby"), svg.get("aria-describedby")
         assert svg.find(f"{SVG}title").get("id") == title_id and svg.find(f"{SVG}title").text
         assert svg.find(f"{SVG}desc").get("id") == desc_id and svg.find(f"{SVG}desc").text
         assert not [e for e in svg.iter() if e.get("style") is not None]
@@ -179,7 +179,8 @@ def test_charts_escape_and_stay_free_of_style_attributes():
     svg = charts.bar_chart("c<1>", ["<a>", "b"], [charts.Series('x"y', [1, 2]), charts.Series("z", [0, 3], "#fff")],
                            title="<t>", description="d&d", labels=["<a>", None])
     root = etree.fromstring(str(svg).encode())
-    assert root.get("role") == "img" and root.get("aria-labelledby") == "c<1>-title c<1>-desc"
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "c<1>-title"
+    assert root.get("aria-describedby") == "c<1>-desc"
     assert root.find(f"{SVG}title").text == "<t>" and root.find(f"{SVG}desc").text == "d&d"
     assert "style=" not in str(svg) and "<a>" not in str(svg)
     line = charts.line_chart("l", ["a"], [charts.Series("s", [4])], title="t", description="d")
@@ -188,3 +189,34 @@ def test_charts_escape_and_stay_free_of_style_attributes():
     assert "…" in str(bars) and etree.fromstring(str(bars).encode()) is not None
     assert charts.nice_ticks(0) == [0, 1] and charts.nice_ticks(42) == [0, 10, 20, 30, 40, 50]
     assert charts.nice_ticks(3) == [0, 1, 2, 3] and charts.nice_ticks(1234) == [0, 250, 500, 750, 1000, 1250]
+
+
+def report_messages() -> dict[str, str]:
+    """Every text archive/report.py and its templates show (English ids), and where."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_file
+
+    archive = Path(__file__).resolve().parent.parent / "archive"
+    keywords = {"_": None, "N_": None, "N_plural": (1, 2), "ngettext": (1, 2), "rt": None}
+    found = {}
+    for path, method in ([(archive / "report.py", "python")]
+                         + [(p, "jinja2") for p in sorted((archive / "templates").glob("report*.html"))]):
+        for _line, message, _comments, _context in extract_from_file(method, str(path), keywords=keywords,
+                                                                     options={"extensions": ""}):
+            found.setdefault(message if isinstance(message, str) else message[0], path.name)
+    return found
+
+
+def test_every_report_text_is_in_the_dutch_catalogue_and_only_those():
+    """One set of texts for `archive report` and the workspace's charts: archive/locale/nl/…/report.po."""
+    from babel.messages.pofile import read_po
+
+    from archive.report import LOCALE_DIR
+
+    with (LOCALE_DIR / "nl" / "LC_MESSAGES" / "report.po").open("rb") as handle:
+        dutch = {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in read_po(handle) if m.id}
+    used = report_messages()
+    assert sorted(f"{where}: {text!r}" for text, where in used.items()
+                  if not (all(dutch[text]) if isinstance(dutch.get(text), tuple) else dutch.get(text))) == []
+    assert sorted(set(dutch) - set(used)) == []

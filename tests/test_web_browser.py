@@ -305,3 +305,32 @@ def test_the_subscribe_link_serves_a_valid_calendar(ui, live):
     assert thread and thread[0].decoded("DTSTART") == datetime(2027, 1, 22, 11, 0, tzinfo=timezone.utc)
     forged = httpx.get(re.sub(r"/[^/]+\.ics", "/" + "A" * 43 + ".ics", url), timeout=10)
     assert forged.status_code in (403, 404) and "VEVENT" not in forged.text
+
+
+def test_the_archive_charts_load_without_breaking_the_content_security_policy(ui, live):
+    """SVG charts in the page, the report's stylesheet, a filter sent by the form: no console error."""
+    needs(live, "/archive/report")
+    from datetime import timedelta
+
+    from archive.records import ArchivedPost
+    from archive.store import migrate, upsert_posts
+
+    migrate(live.queue.db)
+    start = datetime(2015, 1, 5, 9, tzinfo=timezone.utc)
+    upsert_posts(live.queue.db, [
+        ArchivedPost("x", str(n), "teamsaantstuur", start + timedelta(days=9 * n), f"Bericht {n} #zelfstandigeteams",
+                     kind="reply" if n % 3 == 0 else "post", hashtags=("zelfstandigeteams",), metrics={"likes": n})
+        for n in range(20)], source="test", now=live.ws.now())
+    ui.enter_as("viewer", "/archive/report")
+    expect(ui.page.get_by_role("heading", level=1)).to_have_text("Charts")
+    chart = ui.page.get_by_role("img", name="Posts per month", exact=True)
+    expect(chart).to_be_visible()
+    assert chart.bounding_box()["width"] > 300, "the stylesheet sizes the chart"
+    ui.page.get_by_label("Charts per").select_option("week")
+    ui.page.get_by_label("Kind", exact=True).select_option("reply")
+    ui.page.get_by_role("button", name="Show").click()
+    ui.page.wait_for_url(re.compile(r"period=week"))
+    expect(ui.page.get_by_role("img", name="Posts per week", exact=True)).to_be_visible()
+    expect(ui.page.get_by_role("table", name="Overview")).to_contain_text("7")
+    ui.page.get_by_text("The numbers as a table").first.click()
+    expect(ui.page.get_by_role("table", name="Posts per week")).to_be_visible()

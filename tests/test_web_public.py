@@ -47,7 +47,7 @@ def app(db, tmp_path):
         post("m1", "Openbaar", datetime(2015, 1, 22, 9, 0, tzinfo=timezone.utc), account="team@social.example",
              platform="mastodon", raw={"visibility": "public"}),
         post("m2", "Alleen voor volgers", datetime(2015, 1, 23, 9, 0, tzinfo=timezone.utc),
-             account="team@social.example", platform="mastodon", raw={"visibility": "private"}),
+             account="team@social.example", platform="mastodon", visibility="followers", raw={"visibility": "private"}),
     ], source="test", now=NOW)
     application, ws = make_workspace(db, posts_file=posts_file, now=NOW)
     application.state.ws = ws

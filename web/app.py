@@ -34,7 +34,7 @@ from web.security import SECURITY_HEADERS, SESSION_COOKIE, Sessions, SignedIn, r
 HERE = Path(__file__).parent
 # Modules that each contribute `routes`; the navigation in base.html names their pages.
 PAGE_MODULES = ("web.calendar", "web.subscribe", "web.previews", "web.approvals", "web.history", "web.public",
-                "web.browse")
+                "web.archive_report", "web.browse")
 LOGIN_COOKIE = "praatmee_login"
 
 
@@ -55,11 +55,15 @@ class Workspace:
 
 @functools.lru_cache(maxsize=1)
 def templates():
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 
-    loaders = [str(HERE / "templates")]
-    return Environment(loader=FileSystemLoader(loaders), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True)
+    from archive.report import TEMPLATES as ARCHIVE_TEMPLATES
+
+    # The archive's templates under archive/ (the report's sections are shared with `archive report`).
+    loader = ChoiceLoader([FileSystemLoader(str(HERE / "templates")),
+                           PrefixLoader({"archive": FileSystemLoader(str(ARCHIVE_TEMPLATES))})])
+    return Environment(loader=loader, autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True)
 
 
 def workspace(request: Request) -> Workspace:

@@ -1,5 +1,6 @@
-"""The archive for readers: every archived post, paged and filtered (account, kind, dates, search),
-newest first, with an export of exactly what the filter shows (CSV for Excel, or JSONL).
+"""The archive for readers: every archived post, paged and filtered (account, campaign, kind, dates,
+search), newest first, with an export of exactly what the filter shows (CSV for Excel, or JSONL).
+The same filter read from the same query string makes the charts of web.archive_report.
 
 Any signed-in person may read it (viewer). Texts are shown as the `archive render` widget shows
 them: links (only http(s)) to their expanded target, #tags and @mentions linked to the platform.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -44,19 +46,38 @@ def archived_accounts(db) -> list[str]:
         return sorted(connection.execute(select(posts.c.account).distinct()).scalars(), key=str.lower)
 
 
-def chosen_filter(request: Request, db) -> tuple:
-    """(PostFilter, the values as chosen for the form, the zone of the dates, errors to show)."""
+@dataclass(frozen=True)
+class ArchiveFilter:
+    """What the archive's filter form asked for, read from the query string."""
+    post_filter: object  # archive.records.PostFilter
+    chosen: dict[str, str]  # the values as chosen, for the form and for links that keep them
+    zone: str  # the days of from/until are days in this zone
+    accounts: list[str]  # the archive's accounts, for the form
+    campaigns: dict[str, str]  # the queue's campaigns (id -> name), for the form
+    errors: list[str]
+
+    def query(self, **more) -> str:
+        """The chosen values as a query string (empty ones left out), with `more` added."""
+        return urlencode([(key, value) for key, value in {**self.chosen, **more}.items() if value])
+
+
+def chosen_filter(request: Request, db) -> ArchiveFilter:
     from archive.records import PostFilter
 
     query = request.query_params
     with db.transaction() as connection:
-        zone = lookups(connection).common_zone()
+        known_lookups = lookups(connection)
+    zone = known_lookups.common_zone()
+    campaigns = known_lookups.campaign_names
     known = archived_accounts(db)
-    chosen = {"account": query.get("account", ""), "kind": query.get("kind", ""), "from": query.get("from", ""),
-              "until": query.get("until", ""), "search": query.get("search", "")[:MAX_SEARCH]}
+    chosen = {"account": query.get("account", ""), "campaign": query.get("campaign", ""),
+              "kind": query.get("kind", ""), "from": query.get("from", ""), "until": query.get("until", ""),
+              "search": query.get("search", "")[:MAX_SEARCH]}
     errors = []
     if chosen["account"] and chosen["account"] not in known:
         errors.append(_t(request, "There is no such account in the archive."))
+    if chosen["campaign"] and chosen["campaign"] not in campaigns:
+        errors.append(_t(request, "There is no such campaign."))
     if chosen["kind"] and chosen["kind"] not in KINDS:
         errors.append(_t(request, "Unknown kind of post."))
     start, end = _day(chosen["from"]), _day(chosen["until"])
@@ -74,11 +95,12 @@ def chosen_filter(request: Request, db) -> tuple:
             search = None
     post_filter = PostFilter(
         accounts=(chosen["account"],) if chosen["account"] and not errors else (),
+        campaign=chosen["campaign"] if chosen["campaign"] in campaigns else None,
         kinds=(chosen["kind"],) if chosen["kind"] in KINDS else (),
         since=datetime.combine(start, time(0), local) if start else None,
         until=datetime.combine(end + timedelta(days=1), time(0), local) if end else None,
         search=search, newest_first=True)
-    return post_filter, chosen, zone, known, errors
+    return ArchiveFilter(post_filter, chosen, zone, known, campaigns, errors)
 
 
 def _page_of_posts(db, post_filter, number: int):
@@ -96,16 +118,21 @@ def _page_of_posts(db, post_filter, number: int):
     return rows, total
 
 
+def _archive_page(request: Request, chosen: ArchiveFilter, rows: list, pager_: dict, *, status_code: int = 200,
+                  errors: list[str] | None = None) -> Response:
+    return render(request, "archive.html", status_code=status_code, rows=rows, chosen=chosen.chosen,
+                  zone=chosen.zone, accounts=chosen.accounts, campaigns=chosen.campaigns.items(), kinds=KINDS,
+                  errors=chosen.errors if errors is None else errors, pager=pager_, export_query=chosen.query(),
+                  kind_labels=KIND_LABELS)
+
+
 @page("viewer")
 def archive_page(request: Request) -> Response:
     ws = workspace(request)
-    post_filter, chosen, zone, known, errors = chosen_filter(request, ws.db)
+    chosen = chosen_filter(request, ws.db)
     number = page_number(request.query_params.get("page"))
-    rows, total = ([], 0) if errors else _page_of_posts(ws.db, post_filter, number)
-    kept = urlencode([(k, v) for k, v in chosen.items() if v])
-    return render(request, "archive.html", rows=rows, chosen=chosen, zone=zone, accounts=known, kinds=KINDS,
-                  errors=errors, pager=pager(request, number, total), export_query=kept,
-                  kind_labels=KIND_LABELS)
+    rows, total = ([], 0) if chosen.errors else _page_of_posts(ws.db, chosen.post_filter, number)
+    return _archive_page(request, chosen, rows, pager(request, number, total))
 
 
 def _export_file(ws, post_filter, kind: str):
@@ -130,12 +157,11 @@ def _export_file(ws, post_filter, kind: str):
 def archive_export(request: Request) -> Response:
     ws = workspace(request)
     kind = request.path_params["kind"]
-    post_filter, _chosen, _zone, _known, errors = chosen_filter(request, ws.db)
-    if errors or kind not in EXPORTS:
-        return render(request, "archive.html", status_code=400, rows=[], chosen=_chosen, zone=_zone,
-                      accounts=_known, kinds=KINDS, errors=errors or [_t(request, "Unknown export format.")],
-                      pager=pager(request, 1, 0), export_query="", kind_labels=KIND_LABELS)
-    spool = _export_file(ws, post_filter, kind)
+    chosen = chosen_filter(request, ws.db)
+    if chosen.errors or kind not in EXPORTS:
+        return _archive_page(request, chosen, [], pager(request, 1, 0), status_code=400,
+                             errors=chosen.errors or [_t(request, "Unknown export format.")])
+    spool = _export_file(ws, chosen.post_filter, kind)
 
     def chunks():
         try:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from campaign.errors import CampaignError, NotFoundError
+from campaign.preview.model import PLATFORM_NAMES
 from campaign.queue import manual
 from campaign.queue.status import history as sent_history
 from campaign.queue.tables import PROBLEM_STATES, accounts, campaigns, scheduled_posts, sent_parts
@@ -32,7 +33,6 @@ PER_PAGE = 50
 MAX_PAGE = 100_000  # far beyond any real history; keeps OFFSET a sane number
 TEXT_LENGTH = 120  # characters of a post's first part shown in a list
 MAX_URL_LENGTH = 500  # remote_url's column
-PLATFORM_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
 # What the confirmation after an action may say: only these flags are read back from the query.
 
 posts = scheduled_posts.c

@@ -7,7 +7,7 @@ pass (the file `archive render` writes freezes it), and kept for a minute per pr
 
 Only accounts the queue knows (posts.yaml's, by name or handle) are served: the archive may also
 hold other people's timelines, imported for analysis, and those are not ours to publish. Only
-public posts: not deleted, and on Mastodon only those whose visibility was `public`.
+public posts: not deleted, and visible to everyone (archive_posts.visibility `public`).
 """
 from __future__ import annotations
 
@@ -57,11 +57,9 @@ def public_handle(db, name: str) -> str | None:
 
 
 def is_public(post) -> bool:
-    if post.deleted_at is not None:
-        return False
-    if post.platform == "mastodon" and isinstance(post.raw, dict):
-        return post.raw.get("visibility", "public") == "public"
-    return True
+    """Not deleted, and seen by everyone where it was posted (unlisted posts stay off the page too:
+    their authors kept them out of public timelines)."""
+    return post.deleted_at is None and post.visibility == "public"
 
 
 def public_posts(db, handle: str, limit: int) -> list:
@@ -71,7 +69,7 @@ def public_posts(db, handle: str, limit: int) -> list:
 
     migrate(db)  # a workspace whose archive was never used has no archive tables yet
     found = []
-    for post in query_posts(db, PostFilter(accounts=(handle,), newest_first=True, limit=limit * 5)):
+    for post in query_posts(db, PostFilter(accounts=(handle,), newest_first=True, limit=limit * 5), with_raw=False):
         if is_public(post):
             found.append(post)
             if len(found) == limit:
