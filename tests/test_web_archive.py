@@ -92,3 +92,38 @@ def test_hostile_text_and_links_stay_inert(app):
     assert tree.xpath("//script") == []
     assert not [href for href in tree.xpath("//a/@href") if href.lower().startswith("javascript")]
     assert "<script>alert(1)</script>" in rows(page)[0]
+
+
+def test_followers_only_posts_warnings_and_reposts_show_as_the_team_would_expect(db):
+    from archive.store import migrate, upsert_posts
+
+    migrate(db)
+    upsert_posts(db, [
+        ArchivedPost(platform="mastodon", remote_id="1", account="team@social.example", created_at=START,
+                     text="Alleen voor volgers", visibility="followers", url="https://social.example/@team/1"),
+        ArchivedPost(platform="mastodon", remote_id="2", account="team@social.example",
+                     created_at=START + timedelta(hours=1), text="De uitslag <b>staat</b> hier",
+                     content_warning="Spoiler <i>", url="https://social.example/@team/2"),
+        ArchivedPost(platform="mastodon", remote_id="3", account="team@social.example",
+                     created_at=START + timedelta(hours=2), kind="repost", text="Mooi stuk over teams",
+                     reposted_account="gemeente@social.example", reposted_url="https://social.example/@gemeente/9",
+                     url="https://social.example/@team/3"),
+    ], source="test", now=NOW)
+    add_people(db, NOW)
+    application, _ws = make_workspace(db, now=NOW)
+    http = signed_in_client(application, "viewer")
+
+    public = http.get("/archive").text
+    assert rows(public) == ["🔁 @gemeente@social.example: Mooi stuk over teams",
+                            "Spoiler <i> De uitslag <b>staat</b> hier"]
+    tree = lxml_html.fromstring(public)
+    warning = tree.xpath("//table[contains(@class,'archive')]//details")
+    assert len(warning) == 1 and warning[0].get("open") is None, "the warned text stays folded"
+    assert warning[0].xpath("./summary")[0].text_content() == "Spoiler <i>"
+    assert tree.xpath("//details//i") == [] and tree.xpath("//details//b") == [], "hostile markup stays text"
+
+    everything = http.get("/archive?private=1").text
+    assert rows(everything)[-1] == "alleen voor volgers Alleen voor volgers"
+    assert 'name="private" value="1" checked' in everything
+    exported = http.get("/archive/export.jsonl?private=1").text
+    assert "Alleen voor volgers" in exported and "Alleen voor volgers" not in http.get("/archive/export.jsonl").text

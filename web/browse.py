@@ -72,7 +72,7 @@ def chosen_filter(request: Request, db) -> ArchiveFilter:
     known = archived_accounts(db)
     chosen = {"account": query.get("account", ""), "campaign": query.get("campaign", ""),
               "kind": query.get("kind", ""), "from": query.get("from", ""), "until": query.get("until", ""),
-              "search": query.get("search", "")[:MAX_SEARCH]}
+              "search": query.get("search", "")[:MAX_SEARCH], "private": "1" if query.get("private") else ""}
     errors = []
     if chosen["account"] and chosen["account"] not in known:
         errors.append(_t(request, "There is no such account in the archive."))
@@ -99,14 +99,14 @@ def chosen_filter(request: Request, db) -> ArchiveFilter:
         kinds=(chosen["kind"],) if chosen["kind"] in KINDS else (),
         since=datetime.combine(start, time(0), local) if start else None,
         until=datetime.combine(end + timedelta(days=1), time(0), local) if end else None,
-        search=search, newest_first=True)
+        search=search, include_private=bool(chosen["private"]), newest_first=True)
     return ArchiveFilter(post_filter, chosen, zone, known, campaigns, errors)
 
 
 def _page_of_posts(db, post_filter, number: int):
     from dataclasses import replace
 
-    from archive.render import segments, safe_href
+    from archive.render import repost_prefix, safe_href, segments
     from archive.store import count_posts, query_posts
 
     total = count_posts(db, post_filter)
@@ -114,7 +114,8 @@ def _page_of_posts(db, post_filter, number: int):
     rows = []
     for index, post in enumerate(query_posts(db, wanted, with_raw=False)):
         if index >= (number - 1) * PER_PAGE:
-            rows.append({"post": post, "segments": segments(post), "url": safe_href(post.url)})
+            rows.append({"post": post, "segments": segments(post), "url": safe_href(post.url),
+                         "reposted": repost_prefix(post) if post.kind == "repost" else ""})
     return rows, total
 
 
