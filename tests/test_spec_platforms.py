@@ -40,8 +40,9 @@ def write(tmp_path, body: str):
     return path
 
 
-def messages(plan):
-    return [f"{p.mark.line}:{p.mark.col}: {p.severity}: {p.message}" for p in plan.problems.sorted()]
+def messages(plan, *, notes: bool = False):
+    return [f"{p.mark.line}:{p.mark.col}: {p.severity}: {p.message}" for p in plan.problems.sorted()
+            if notes or p.severity != "note"]
 
 
 def test_the_platforms_and_their_limits():
@@ -212,7 +213,7 @@ def test_card_mistakes(tmp_path):
         "25:15: error: a card image needs 'alt' text: describe the image for people who cannot see it",
         "25:34: error: unknown key 'titel' in 'card' (did you mean 'title'?)",
         "29:15: error: a card needs 'title', 'description' or 'image' (or write 'card: false' for none)",
-        "33:15: warning: 'card' is set but this post goes to no Bluesky account; only Bluesky shows cards",
+        "33:15: warning: 'card' is set but this post goes to no Bluesky or LinkedIn account; only those show cards",
     ]
 
 
@@ -243,3 +244,32 @@ def test_card_texts_use_the_campaign_vars(tmp_path):
     ]
     [occurrence] = [o for o in plan.occurrences if o.post_id == "c"]
     assert occurrence.parts[0].card["title"] == "Teams aan het stuur!"
+
+
+def test_check_names_the_link_that_becomes_the_card(tmp_path):
+    path = write(tmp_path, """\
+        campaigns:
+          c:
+            accounts: [gemeente_bsky]
+            posts:
+              - id: automatisch
+                text: "Lees https://a.nl/stuk en https://b.nl"
+                at: 2027-01-18 10:00
+              - id: met-de-hand
+                text: "Lees https://c.nl"
+                card: {title: Zelf geschreven}
+                at: 2027-01-19 10:00
+              - id: geen
+                text: "Lees https://d.nl"
+                card: false
+                at: 2027-01-20 10:00
+              - id: draadje
+                thread: ["Begin", "Meer op https://e.nl"]
+                at: 2027-01-21 10:00
+        """)
+    notes = [m for m in messages(analyse(path, NOW), notes=True) if ": note: " in m]
+    assert notes == [
+        "20:15: note: Bluesky shows a link card for https://a.nl/stuk (from the page's own preview data)",
+        "23:15: note: Bluesky shows a link card for https://c.nl (written by hand)",
+        "31:17: note: Bluesky shows a link card for https://e.nl (from the page's own preview data) (thread part 2)",
+    ]

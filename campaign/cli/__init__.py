@@ -166,7 +166,8 @@ def _github_annotation(problem) -> str:
         value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return value.replace(":", "%3A").replace(",", "%2C") if prop else value
 
-    return (f"::{problem.severity} file={escape(problem.file, prop=True)},line={problem.mark.line},"
+    level = "notice" if problem.severity == "note" else problem.severity
+    return (f"::{level} file={escape(problem.file, prop=True)},line={problem.mark.line},"
             f"col={problem.mark.col},title={escape('campaign check', prop=True)}::{escape(problem.message)}")
 
 

@@ -42,7 +42,8 @@ class _Once:
         key = (severity, mark, message)
         if key not in self.seen:
             self.seen.add(key)
-            (self.problems.error if severity == "error" else self.problems.warning)(mark, message)
+            {"error": self.problems.error, "warning": self.problems.warning,
+             "note": self.problems.note}[severity](mark, message)
 
 
 def _far_too_long(occ, part) -> bool:
@@ -79,20 +80,31 @@ def check_threads(occurrences, report: _Once) -> None:
                 report("error", occ.mark, f"text has {why}{_part_label(occ, number)}; account '{occ.account}'")
 
 
+CARD_PLATFORMS = ("bluesky", "linkedin")  # the platforms that take a link card from the post itself
+PLATFORM_NAMES = {"bluesky": "Bluesky", "linkedin": "LinkedIn"}
+
+
 def check_cards(cfile: CampaignFile, occurrences, report: _Once) -> None:
     from campaign.spec.cards import card_link
     from campaign.spec.media import problem
 
-    to_bluesky: dict[str, bool] = defaultdict(bool)
+    with_cards: dict[str, bool] = defaultdict(bool)
     marks = {}
     for occ in occurrences:
         post = f"{occ.campaign_id}/{occ.post_id}"
         if any(part.card is not True for part in occ.parts):
             marks[post] = occ.mark
-        if occ.platform != "bluesky":
+        if occ.platform not in CARD_PLATFORMS:
             continue
-        to_bluesky[post] = True
+        with_cards[post] = True
         for number, part in enumerate(occ.parts, 1):
+            if part.card is False or unsendable(part.text) is not None or _far_too_long(occ, part):
+                continue
+            link = card_link(part.text)
+            if link is not None and (number == 1 or occ.platform == "bluesky"):  # LinkedIn: the post, not comments
+                how = "written by hand" if isinstance(part.card, dict) else "from the page's own preview data"
+                report("note", occ.mark, f"{PLATFORM_NAMES[occ.platform]} shows a link card for {link} ({how})"
+                                         f"{_part_label(occ, number)}")
             if not isinstance(part.card, dict):
                 continue
             if unsendable(part.text) is None and not _far_too_long(occ, part) and card_link(part.text) is None:
@@ -104,8 +116,9 @@ def check_cards(cfile: CampaignFile, occurrences, report: _Once) -> None:
                 if why:
                     report("error", occ.mark, f"card image: {why.replace('media file', 'file')}")
     for post, mark in marks.items():
-        if not to_bluesky[post]:
-            report("warning", mark, "'card' is set but this post goes to no Bluesky account; only Bluesky shows cards")
+        if not with_cards[post]:
+            report("warning", mark, "'card' is set but this post goes to no Bluesky or LinkedIn account; only "
+                                    "those show cards")
 
 
 def check_links(occurrences, report: _Once) -> None:

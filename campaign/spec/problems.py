@@ -17,7 +17,7 @@ class Mark:
 class Problem:
     file: str
     mark: Mark
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "note" (what check wants the author to see, not a problem)
     message: str
     context: str | None = None  # the offending line of the file, shown under the message with a caret
 
@@ -52,6 +52,9 @@ class ProblemList:
     def warning(self, mark: Mark | None, message: str, context: str | None = None) -> None:
         self.items.append(Problem(self.file, mark or Mark(), "warning", one_line(message), context))
 
+    def note(self, mark: Mark | None, message: str) -> None:
+        self.items.append(Problem(self.file, mark or Mark(), "note", one_line(message)))
+
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.items if p.severity == "error"]
@@ -61,7 +64,8 @@ class ProblemList:
         return [p for p in self.items if p.severity == "warning"]
 
     def sorted(self) -> list[Problem]:
-        return sorted(self.items, key=lambda p: (p.mark, p.severity != "error", p.message))
+        order = {"error": 0, "warning": 1, "note": 2}
+        return sorted(self.items, key=lambda p: (p.mark, order[p.severity], p.message))
 
 
 def one_line(message: str) -> str:
