@@ -41,8 +41,7 @@ def write(tmp_path, body: str):
 
 
 def messages(plan, *, notes: bool = False):
-    return [f"{p.mark.line}:{p.mark.col}: {p.severity}: {p.message}" for p in plan.problems.sorted()
-            if notes or p.severity != "note"]
+    return [f"{p.mark.line}:{p.mark.col}: {p.severity}: {p.message}" for p in plan.problems.sorted(notes=notes)]
 
 
 def test_the_platforms_and_their_limits():

@@ -136,7 +136,7 @@ def _check_one(path: Path, now: str | None, fmt: str) -> dict:
     plan = analyse(path, _now(now, path) if now else None)
     if fmt == "text":
         warn_about_env_files(path)
-    problems = plan.problems.sorted()
+    problems = plan.problems.sorted(notes=True)
     errors, warnings = len(plan.problems.errors), len(plan.problems.warnings)
     posts = plan.file.post_count if plan.file is not None else 0
     summary = (f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"

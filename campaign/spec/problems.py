@@ -63,9 +63,12 @@ class ProblemList:
     def warnings(self) -> list[Problem]:
         return [p for p in self.items if p.severity == "warning"]
 
-    def sorted(self) -> list[Problem]:
+    def sorted(self, *, notes: bool = False) -> list[Problem]:
+        """Errors and warnings by place; with notes=True the notes too (only `check` shows them:
+        a cron job that syncs must stay silent when all is well)."""
         order = {"error": 0, "warning": 1, "note": 2}
-        return sorted(self.items, key=lambda p: (p.mark, order[p.severity], p.message))
+        return sorted((p for p in self.items if notes or p.severity != "note"),
+                      key=lambda p: (p.mark, order[p.severity], p.message))
 
 
 def one_line(message: str) -> str:
