@@ -17,10 +17,11 @@ from campaign.csvexcel import FORMULA_START, write_csv as _write_csv, write_csv_
 
 from .importers.own_jsonl import to_json
 from .records import ArchivedPost
+from .xlsx import prepare_row
 
 COLUMNS = ["id", "platform", "account", "url", "created_at", "created_local", "relative_time", "kind", "text",
            "reply_to", "hashtags", "mentions", "links", "likes", "reposts", "replies", "quotes", "language",
-           "campaign", "occurrence", "deleted_at"]
+           "campaign", "occurrence", "deleted_at", "visibility", "content_warning"]
 
 ID_COLUMNS = (COLUMNS.index("id"), COLUMNS.index("reply_to"))
 
@@ -29,10 +30,11 @@ ID_COLUMNS = (COLUMNS.index("id"), COLUMNS.index("reply_to"))
 HEADERS = {
     "nl": ["ID", "Platform", "Account", "Link naar bericht", "Geplaatst (UTC)", "Geplaatst ({zone})",
            "Hoe lang geleden", "Soort", "Tekst", "Antwoord op", "Hashtags", "Vermeldingen", "Links", "Likes",
-           "Reposts", "Antwoorden", "Citaten", "Taal", "Campagne", "Campagnebericht", "Verwijderd (UTC)"],
+           "Reposts", "Antwoorden", "Citaten", "Taal", "Campagne", "Campagnebericht", "Verwijderd (UTC)",
+           "Zichtbaarheid", "Inhoudswaarschuwing"],
     "en": ["ID", "Platform", "Account", "Post URL", "Created (UTC)", "Created ({zone})", "Relative time", "Kind",
            "Text", "Reply to", "Hashtags", "Mentions", "Links", "Likes", "Reposts", "Replies", "Quotes", "Language",
-           "Campaign", "Occurrence", "Deleted (UTC)"],
+           "Campaign", "Occurrence", "Deleted (UTC)", "Visibility", "Content warning"],
 }
 
 
@@ -79,6 +81,7 @@ class Rows:
             post.kind, expanded_text(post.text, post.links), post.reply_to_id or "", _hashtags(post), _mentions(post),
             _links(post), metrics.get("likes"), metrics.get("reposts"), metrics.get("replies"), metrics.get("quotes"),
             post.language or "", post.campaign_id or "", post.occurrence_key or "", post.deleted_at,
+            post.visibility, post.content_warning or "",
         ]
 
     def texts(self, post: ArchivedPost) -> list[str]:
@@ -98,6 +101,7 @@ class Rows:
             "" if replies is None else str(replies), "" if quotes is None else str(quotes),
             post.language or "", post.campaign_id or "", post.occurrence_key or "",
             _utc_text(post.deleted_at) if post.deleted_at is not None else "",
+            post.visibility, post.content_warning or "",
         ]
 
 
@@ -176,7 +180,7 @@ def write_json(posts: Iterable[ArchivedPost], out: IO[str], *, progress=None) ->
 XLSX_WIDTHS = {"id": 20, "platform": 9, "account": 18, "url": 50, "created_at": 19, "created_local": 19,
                "relative_time": 26, "kind": 8, "text": 90, "reply_to": 20, "hashtags": 24, "mentions": 22,
                "links": 45, "likes": 7, "reposts": 8, "replies": 8, "quotes": 8, "language": 7, "campaign": 16,
-               "occurrence": 28, "deleted_at": 19}
+               "occurrence": 28, "deleted_at": 19, "visibility": 10, "content_warning": 30}
 DATE_COLUMNS = ("created_at", "created_local", "deleted_at")
 URL_COLUMN, LINKS_COLUMN = COLUMNS.index("url"), COLUMNS.index("links")
 _DAY = 86400.0
@@ -190,9 +194,11 @@ def xlsx_columns():
 
 
 def xlsx_cells(rows: "Rows", post) -> tuple[list, dict | None]:
-    """One XLSX row: (values, hyperlink targets by column). Dates are Excel serial numbers (the
-    writer gives their columns a date format): created_at and deleted_at in UTC, created_local
-    as the wall-clock time in the zone; metrics numbers; absent values None."""
+    """One XLSX row: (values, hyperlink targets by column), made ready for the writer
+    (archive.xlsx.prepare_row; so a reading process does that work, not the writing one). Dates
+    are Excel serial numbers (the writer gives their columns a date format): created_at and
+    deleted_at in UTC, created_local as the wall-clock time in the zone; metrics numbers; absent
+    values None."""
     metrics = post.metrics
     created = post.created_at
     stamp = created.timestamp()
@@ -207,14 +213,15 @@ def xlsx_cells(rows: "Rows", post) -> tuple[list, dict | None]:
         if first:
             targets = {**targets, LINKS_COLUMN: first} if targets else {LINKS_COLUMN: first}
     deleted = post.deleted_at
-    return [
+    return prepare_row([
         post.remote_id, post.platform, post.account, url, stamp / _DAY + _UNIX_SERIAL,
         (stamp + offset) / _DAY + _UNIX_SERIAL, rows.relative(created, rows.now) if rows.relative else None,
         post.kind, expanded_text(post.text, links), post.reply_to_id, _hashtags(post), _mentions(post), _links(post),
         metrics.get("likes"), metrics.get("reposts"), metrics.get("replies"), metrics.get("quotes"),
         post.language, post.campaign_id, post.occurrence_key,
         None if deleted is None else deleted.timestamp() / _DAY + _UNIX_SERIAL,
-    ], targets
+        post.visibility, post.content_warning,
+    ], targets)
 
 
 class XlsxResult(int):
@@ -235,7 +242,7 @@ def write_xlsx_cells(cells: Iterable[tuple[list, dict | None]], out, *, header: 
         sheet.header(header)
         row = sheet.row
         for count, (values, targets) in enumerate(cells, 1):
-            row(values, targets)
+            row(values, targets, prepared=True)
             if progress and count % 1000 == 0:
                 progress(1000)
     if progress:

@@ -218,6 +218,12 @@ def _named(term: Term):
     return table, and_(column >= value, *after, column.like(_like_escaped(value) + "%", escape="\\"))
 
 
+def hashtag_query(tag: str) -> Query:
+    """A --hashtag filter as a query: the posts with that hashtag (any case, without '#'), looked up
+    in archive_hashtags as `#tag` is."""
+    return Query(((Term(TAG, tag.lstrip("#").lower()),),))
+
+
 def per_post_is_faster(query: Query, connection) -> bool:
     """Whether a listing in time order (no words to rank by) finds its page sooner checking each
     post, newest first, for the query's tags and mentions than starting from the rarest one's

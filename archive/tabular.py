@@ -29,7 +29,7 @@ _UNKNOWN = object()
 # The columns of a post in its stored form, in this order (times as UTC text on SQLite, naive UTC
 # datetimes on PostgreSQL; metrics and entities JSON text).
 RAW_COLUMNS = ("platform", "remote_id", "account", "created_at", "text", "kind", "url", "language", "reply_to_id",
-               "metrics", "entities", "deleted_at", "campaign_id", "occurrence_key")
+               "metrics", "entities", "deleted_at", "campaign_id", "occurrence_key", "visibility")
 
 
 def in_child(function, *args):
@@ -81,7 +81,7 @@ def raw_statement(post_filter, dialect: str = "sqlite"):
     # Times untyped: SQLAlchemy's per-value processing would cost more than the rest of a row.
     columns = (c.platform, c.remote_id, c.account, type_coerce(c.created_at, Text), c.text, c.kind, c.url,
                c.language, c.reply_to_id, c.metrics, c.entities, type_coerce(c.deleted_at, Text),
-               sent.c.campaign_id, sent.c.occurrence_key)
+               sent.c.campaign_id, sent.c.occurrence_key, c.visibility)
     return read._listing(columns, post_filter, sent, dialect)  # the store's order (a ranked search's too)
 
 
@@ -132,12 +132,12 @@ def csv_rows(db_url, posts_file, post_filter, rows_spec):
 
     zone, now, locale, units = rows_spec
     relative = RelativeTime(locale, zone, units)
-    fromisoformat, utc = datetime.fromisoformat, timezone.utc
+    fromisoformat = datetime.fromisoformat
     with closing(in_child(_csv_batches, db_url, posts_file, post_filter, zone)) as batches:
         for batch in batches:
             rows = [line.split(_SEPARATOR) if type(line) is str else line for line in batch]
             for row in rows:
-                row[6] = relative(fromisoformat(row[6]).replace(tzinfo=utc), now)
+                row[6] = relative(fromisoformat(row[6]), now)
             yield rows
 
 
@@ -161,7 +161,7 @@ class RawTexts:
     at half the cost (no post object, no datetime where text will do). A test holds the two equal."""
 
     def __init__(self, rows, *, created_for_relative: bool = False):
-        """created_for_relative: put the stored created_at (ISO 8601, UTC) where the relative
+        """created_for_relative: put the stored created_at (ISO 8601 with +00:00) where the relative
         time goes, for a caller that makes that cell itself (see csv_rows)."""
         self.rows = rows
         self.created_for_relative = created_for_relative
@@ -185,7 +185,7 @@ class RawTexts:
     def __call__(self, raw: tuple, loads=orjson.loads, fromisoformat=datetime.fromisoformat,
                  utc=timezone.utc) -> list[str]:
         (platform, remote_id, account, created, text, kind, url, language, reply_to, metrics, entities, deleted,
-         campaign, occurrence) = raw
+         campaign, occurrence, visibility) = raw
         if type(created) is str:  # SQLite: "2015-01-27 10:00:00.000000"
             stored = created
             created_text = created[:10] + "T" + created[11:19] + "Z"
@@ -195,7 +195,7 @@ class RawTexts:
             created_text = created.isoformat(timespec="seconds")[:19] + "Z"
         rows = self.rows
         if self.created_for_relative:
-            relative = stored or created.isoformat()
+            relative = (stored or created.isoformat()) + "+00:00"  # read back aware, without a replace() per row
         else:
             relative = rows.relative(created.replace(tzinfo=utc), rows.now) if rows.relative else ""
         metrics = loads(metrics)
@@ -214,6 +214,7 @@ class RawTexts:
             "" if likes is None else str(likes), "" if reposts is None else str(reposts),
             "" if replies is None else str(replies), "" if quotes is None else str(quotes),
             language or "", campaign or "", occurrence or "", deleted or "",
+            visibility, entities.get("warning") or "",
         ]
 
 

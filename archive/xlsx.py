@@ -13,6 +13,11 @@ Usage:
     with XlsxWriter(path, columns, sheet="posts") as sheet:
         sheet.header(["id", "text", …])
         sheet.row([…], {3: "https://…"})  # a value per column; the hyperlinks by column
+
+Speed: XlsxWriter's own per-cell work (its XML of each cell, escaping, the temporary file) is
+most of the time. What a row needs besides can be done where the row is made, e.g. in the
+process that reads it (archive.tabular): prepare_row() makes a row ready, and row(…, prepared=True)
+then hands each value to XlsxWriter's typed methods and does nothing else per cell.
 """
 from __future__ import annotations
 
@@ -56,6 +61,32 @@ def cell_text(value: str) -> str:
     return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
 
 
+def prepare_row(values: list, links: dict[int, str] | None) -> tuple[list, dict | None]:
+    """(values, links) ready for XlsxWriter.row(…, prepared=True): texts a workbook can hold
+    (cell_text), empty texts None, datetimes as serial numbers, and each link target checked
+    (False where one can never be a hyperlink: not http(s), or longer than Excel allows). Changes
+    and returns the values list. Call it wherever the rows are made (another process will do)."""
+    for index, value in enumerate(values):
+        kind = type(value)
+        if kind is str:
+            if not value:
+                values[index] = None
+            elif len(value) > MAX_CELL or _SURROGATE.search(value):
+                values[index] = cell_text(value)
+        elif kind is datetime:
+            values[index] = serial(value)
+        elif value is not None and kind is not float and kind is not int and kind is not bool:
+            raise TypeError(f"cannot write a {kind.__name__} to a cell")
+    if links:
+        links = {index: target if _linkable(target) else False for index, target in links.items()
+                 if values[index] is not None}
+    return values, links or None
+
+
+def _linkable(target: str) -> bool:
+    return len(target) <= MAX_URL and target.startswith(("https://", "http://")) and not _SURROGATE.search(target)
+
+
 def serial(moment: datetime) -> float:
     """Excel's serial number of a date-time: days since 1899-12-30. An aware moment counts in UTC;
     a naive one as it is (a local wall-clock time)."""
@@ -83,6 +114,8 @@ class XlsxWriter:
         self.links_dropped = 0
         self.written = 0  # rows written (without the headers)
         self._header: list[str] | None = None
+        # The strings_to_* options only matter to write(), which this class never calls (it calls the
+        # typed methods); off all the same, so that no text could ever become a formula, number or link.
         self._book = xlsxwriter.Workbook(out, {
             "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
             "strings_to_urls": False, "max_url_length": MAX_URL, "in_memory": False})
@@ -105,7 +138,10 @@ class XlsxWriter:
 
     def _open_sheet(self) -> None:
         number = len(self.sheets) + 1
-        self._sheet = self._book.add_worksheet(self.name if number == 1 else f"{self.name[:25]} ({number})")
+        self._sheet = sheet = self._book.add_worksheet(self.name if number == 1 else f"{self.name[:25]} ({number})")
+        # The typed methods without their wrappers, which only translate "A1" cell names (per cell,
+        # their share of the time is worth saving; they are what XlsxWriter's own write_* call).
+        self._string, self._number, self._url = sheet._write_string, sheet._write_number, sheet._write_url
         self.rows = 0
         self.links = 0
         for index, column in enumerate(self.columns):
@@ -127,43 +163,49 @@ class XlsxWriter:
             self._sheet.write_string(0, index, cell_text(name), self._header_format)
         self.rows = 1
 
-    def row(self, values: Sequence, links: dict[int, str] | None = None) -> None:
+    def row(self, values: Sequence, links: dict[int, str] | None = None, *, prepared: bool = False) -> None:
         """One row: str, int, float, bool, datetime (see serial) or None (an empty cell) per column.
-        links: {column index: target} makes that cell a hyperlink (when the sheet has room for one)."""
+        links: {column index: target} makes that cell a hyperlink (when the sheet has room for one).
+        prepared=True: values and links as prepare_row() returns them."""
+        formats = self._column_formats
+        if not prepared:
+            dated = [index for index, value in enumerate(values) if type(value) is datetime and formats[index] is None]
+            values, links = prepare_row(list(values), links)
+            if dated:  # a date in a column without a date format still shows as one
+                formats = list(formats)
+                for index in dated:
+                    formats[index] = self._formats[DATETIME]
         if self.rows >= self.max_rows:
             self._close_sheet()
             self._open_sheet()
-        sheet, number = self._sheet, self.rows
+        number = self.rows
         self.rows += 1
         self.written += 1
+        string, numeric = self._string, self._number
         for index, value in enumerate(values):
             if value is None:
                 continue
-            kind = type(value)
-            if kind is str:
-                if not value:
-                    continue
-                target = links.get(index) if links else None
-                if target is not None and self._link(target):
-                    sheet.write_url(number, index, target, self._link_format, cell_text(value))
-                else:
-                    sheet.write_string(number, index, cell_text(value))
-            elif kind is float or kind is int:
-                sheet.write_number(number, index, value, self._column_formats[index])
-            elif kind is datetime:
-                sheet.write_number(number, index, serial(value),
-                                   self._column_formats[index] or self._formats[DATETIME])
-            elif kind is bool:
-                sheet.write_boolean(number, index, value)
+            if links is not None and index in links:
+                self._link(number, index, value, links[index])
+            elif type(value) is str:
+                string(number, index, value)
+            elif type(value) is bool:
+                self._sheet._write_boolean(number, index, value)
             else:
-                raise TypeError(f"cannot write a {kind.__name__} to a cell")
+                numeric(number, index, value, formats[index])
 
-    def _link(self, target: str) -> bool:
-        if self.links >= self.max_links or len(target) > MAX_URL or not target.startswith(("https://", "http://")):
-            self.links_dropped += 1
-            return False
-        self.links += 1
-        return True
+    def _link(self, number: int, index: int, text, target) -> None:
+        """A hyperlink cell, or the text alone when the sheet has no room for one or the target can
+        never be one (target False: see prepare_row)."""
+        if target is not False and self.links < self.max_links and type(text) is str:
+            if self._url(number, index, target, self._link_format, text) == 0:
+                self.links += 1
+                return
+        self.links_dropped += 1
+        if type(text) is str:
+            self._string(number, index, text)
+        else:
+            self._number(number, index, text, self._column_formats[index])
 
     def _close_sheet(self) -> None:
         self._sheet.autofilter(0, 0, max(self.rows - 1, 0), len(self.columns) - 1)

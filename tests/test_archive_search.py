@@ -265,10 +265,19 @@ def test_migration_indexes_the_posts_an_older_archive_holds(database_url):
     from archive.store import _upgrade
     from campaign.queue.db import Database
 
+    from sqlalchemy import text
+
     database = Database(database_url)
     _upgrade(database, "a0002")
-    upsert_posts(database, [post("1", "Wij gaan discussiëren"), post("2", "vertrouwen", language="en")],
-                 source="a", now=NOW)
+    # Rows as that version stored them (today's store writes columns it did not have yet).
+    with database.transaction(write=True) as connection:
+        for remote_id, words, language in (("1", "Wij gaan discussiëren", "nl"), ("2", "vertrouwen", "en")):
+            connection.execute(text(
+                "INSERT INTO archive_posts (platform, remote_id, account, created_at, text, kind, language, metrics, "
+                "entities, edit_history, raw, sources, first_seen_at, last_seen_at) VALUES ('x', :id, "
+                "'teamsaantstuur', :at, :text, 'post', :language, '{}', "
+                "'{\"hashtags\":[],\"mentions\":[],\"links\":[],\"media\":[]}', '[]', '{}', '{}', :at, :at)"),
+                {"id": remote_id, "at": NOW, "text": words, "language": language})
     database.engine.dispose()
     archive = open_archive(database_url)  # migrates to the head
     try:

@@ -195,13 +195,29 @@ def test_top_posts_by_engagement_match_a_full_sort(archive):
     assert {p.kind for p in replies} == {"reply"}
 
 
+def test_top_posts_keep_to_from_and_until_within_a_day_and_know_their_campaign(archive):
+    # --from and --until in the middle of local days: the best posts of those days lie outside them.
+    store(archive, [post(1, utc(2015, 3, 2, 7), metrics={"likes": 90}),
+                    post(2, utc(2015, 3, 2, 12), metrics={"likes": 5}),
+                    post(3, utc(2015, 3, 4, 9), metrics={"likes": 7}),
+                    post(4, utc(2015, 3, 4, 20), metrics={"likes": 80}),
+                    post(5, utc(2015, 3, 3, 12), metrics={"likes": 7, "quotes": 1}, kind="repost")])
+    link_to_campaign(archive, ["3"])
+    window = PostFilter(since=utc(2015, 3, 2, 10), until=utc(2015, 3, 4, 12))
+    found = collect(archive, window, zone=AMS, top=5).top_posts
+    assert [(p.remote_id, p.engagement, p.campaign) for p in found] == [("3", 7, "tas"), ("2", 5, None)]
+    assert [p.remote_id for p in collect(archive, zone=AMS, top=2).top_posts] == ["1", "4"]
+
+
 def test_top_hashtags_mentions_links_count_posts_and_leave_out_deleted_ones(archive):
     store(archive, [
         post(1, utc(2015, 1, 5), hashtags=("Zelf", "zelf"), mentions=("Leo",),
              links=(Link("https://t.co/a", "https://e.nl"), Link("https://t.co/b", "https://e.nl"))),
         post(2, utc(2015, 1, 6), hashtags=("ZELF", "utrecht"), links=(Link("https://t.co/c"),)),
         post(3, utc(2015, 1, 7), account="ander", hashtags=("utrecht",), mentions=("leo", "ann")),
-        post(4, utc(2015, 1, 8), hashtags=("weg",), mentions=("ann",), deleted_at=utc(2016, 1, 1)),
+        post(4, utc(2015, 1, 8), hashtags=("weg",), mentions=("ann",), deleted_at=utc(2016, 1, 1),
+             links=(Link("https://t.co/d", "https://e.nl"), Link("https://t.co/e", "https://e.nl"),
+                    Link("https://t.co/f", "https://e.nl"))),
     ])
     everything = collect(archive, zone=AMS)
     assert everything.hashtags == [("utrecht", 2), ("zelf", 2)]
@@ -209,10 +225,34 @@ def test_top_hashtags_mentions_links_count_posts_and_leave_out_deleted_ones(arch
     assert everything.links == [("https://e.nl", 1), ("https://t.co/c", 1)]
     with_deleted = collect(archive, PostFilter(include_deleted=True), zone=AMS)
     assert ("weg", 1) in with_deleted.hashtags and with_deleted.mentions == [("ann", 2), ("leo", 2)]
+    assert with_deleted.links == [("https://e.nl", 2), ("https://t.co/c", 1)]  # once per post, deleted or not
     one = collect(archive, PostFilter(accounts=("teamsaantstuur",)), zone=AMS, top=1)
     assert (one.hashtags, one.mentions) == ([("zelf", 2)], [("leo", 1)])
     tagged = collect(archive, PostFilter(hashtag="#Utrecht"), zone=AMS)  # the filter's EXISTS and the join
     assert (tagged.hashtags, tagged.mentions) == ([("utrecht", 2), ("zelf", 1)], [("ann", 1), ("leo", 1)])
+
+
+def test_a_hashtag_filter_counts_the_same_for_a_rare_and_a_common_tag(archive):
+    """A rare tag's posts are looked up by the tag's index, a common one's checked post by post
+    (SQLite): the numbers must not depend on the way."""
+    rng = random.Random(15)
+    posts = []
+    for n in range(240):
+        tags = ("Vaak",) * (n % 2 == 0) + ("zelden",) * (n in (5, 77, 201)) + ("Ander",) * (n % 3 == 0)
+        posts.append(post(n, utc(2014, 12, 20) + timedelta(hours=rng.randint(0, 24 * 40)), hashtags=tags,
+                          kind=rng.choice(["post", "reply", "repost"]), metrics={"likes": rng.randint(0, 9)},
+                          deleted_at=utc(2016, 1, 1) if n == 4 else None))
+    store(archive, posts)
+    for tag in ("#VAAK", "zelden", "nergens"):
+        name = tag.lstrip("#").lower()
+        wanted = [p for p in posts if name in {t.lower() for t in p.hashtags} and p.deleted_at is None]
+        stats = compute(archive, PostFilter(hashtag=tag), period="week", zone=AMS, top=3)
+        weeks = Counter(period_key(p.created_at, "week", AMS) for p in wanted)
+        assert {k: v for k, v in per_period(stats).items() if v} == dict(weeks)
+        assert stats.totals.likes == sum(p.metrics["likes"] for p in wanted if p.kind != "repost")
+        assert stats.totals.kinds["repost"] == sum(p.kind == "repost" for p in wanted)
+        assert stats.accounts[0].totals.posts == len(wanted) if wanted else stats.accounts == []
+        assert dict(stats.hashtags).get(name) == (len(wanted) or None)
 
 
 def test_nothing_selected(archive):

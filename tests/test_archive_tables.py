@@ -71,7 +71,7 @@ def test_xlsx_opens_cleanly_and_equals_the_jsonl(tmp_path, archive_db):
     assert result.exit_code == 0, result.output
     assert "links left as plain text" in result.stderr  # the 2,100-character link
     sheet = load_workbook(out)["posts"]
-    assert sheet.auto_filter.ref == f"A1:U{sheet.max_row}" and sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:W{sheet.max_row}" and sheet.freeze_panes == "A2"
     assert [c.value for c in sheet[1]] == headers("nl", AMSTERDAM)
     assert sheet["E1"].value == "Geplaatst (UTC)" and sheet["F1"].value == "Geplaatst (Europe/Amsterdam)"
     assert sheet["A1"].font.b and abs(sheet.column_dimensions["I"].width - 90) < 1
@@ -164,7 +164,7 @@ def test_xlsx_of_nothing_is_a_header(tmp_path, archive_db):
     out = tmp_path / "none.xlsx"
     assert run("export", "--format", "xlsx", "-o", out, "--db", archive_db, "--hashtag", "nergens").exit_code == 0
     sheet = load_workbook(out)["posts"]
-    assert sheet.max_row == 1 and sheet.auto_filter.ref == "A1:U1"
+    assert sheet.max_row == 1 and sheet.auto_filter.ref == "A1:W1"
 
 
 # -- Parquet ----------------------------------------------------------------
@@ -228,10 +228,10 @@ def test_parquet_conversion_handles_odd_stored_values():
     from archive.parquet import write_parquet
 
     base = ("x", "1", "a", "2019-10-27 00:30:05.999999", "t", "post", None, None, None,
-            '{"likes":1}', '{"hashtags":["Één"],"links":[["https://t.co/a",null,null]]}', None, None, None)
+            '{"likes":1}', '{"hashtags":["Één"],"links":[["https://t.co/a",null,null]]}', None, None, None, "public")
     odd = ("mastodon", "2", "b", datetime(2019, 10, 27, 1, 30), "t\ud800", "reply", None, "nl", "1",
-           '{"likes":2.0,"quotes":"3"}', '{"mentions":["c"],"links":[["u"]]}',
-           datetime(2020, 3, 29, 1, 59), "tas", "tas/p/x")
+           '{"likes":2.0,"quotes":"3"}', '{"mentions":["c"],"links":[["u"]],"warning":"Let op"}',
+           datetime(2020, 3, 29, 1, 59), "tas", "tas/p/x", "followers")
     buffer = io.BytesIO()
     import pyarrow.parquet as pq
 
@@ -242,6 +242,8 @@ def test_parquet_conversion_handles_odd_stored_values():
     assert rows[1]["created_local"] == datetime(2019, 10, 27, 2, 30)  # winter time: the same wall clock
     assert rows[1]["likes"] == 2 and rows[1]["quotes"] == 3 and rows[1]["links"] == ["u"]
     assert rows[1]["text"] == "t\ufffd" and rows[1]["deleted_at"] == datetime(2020, 3, 29, 1, 59, tzinfo=timezone.utc)
+    assert (rows[0]["visibility"], rows[0]["content_warning"]) == ("public", None)
+    assert (rows[1]["visibility"], rows[1]["content_warning"]) == ("followers", "Let op")
     assert pa is not None
 
 
@@ -301,7 +303,7 @@ def test_csv_local_times_across_a_dst_change():
     from archive.tabular import RawTexts
 
     texts = RawTexts(Rows(zone=AMSTERDAM))
-    stored = ("x", "1", "a", None, "t", "post", None, None, None, "{}", "{}", None, None, None)
+    stored = ("x", "1", "a", None, "t", "post", None, None, None, "{}", "{}", None, None, None, "public")
     for utc_text, local in (("2019-10-27 00:59:59.999999", "2019-10-27 02:59:59"),
                             ("2019-10-27 01:00:00.000000", "2019-10-27 02:00:00"),
                             ("2019-03-31 00:59:00.000000", "2019-03-31 01:59:00"),

@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 import orjson
-from sqlalchemy import Text, and_, exists, func, select, true, type_coerce
+from sqlalchemy import Text, and_, func, select, true, type_coerce
 
 from campaign.queue.db import Database
 
 from .. import search as full_text
 from .. import tables as t
-from ..records import ArchivedPost, Link, PostFilter
+from ..records import PUBLIC_VISIBILITIES, ArchivedPost, Link, PostFilter
 from .rows import BATCH, record_of_row
 
 
@@ -27,9 +27,11 @@ def _sent():
             .subquery("sent"))
 
 
-def _where(post_filter: PostFilter, sent, *, search=None):
+def _where(post_filter: PostFilter, sent, *, search=None, hashtag=None):
     """The filter as one WHERE condition over _joined(sent). The search's condition comes from
-    archive.search (given as `search` by a ranked listing, which joins the index itself)."""
+    archive.search (given as `search` by a ranked listing, which joins the index itself), and so
+    does the hashtag's: its posts looked up in archive_hashtags by the tag's index (`hashtag`: a
+    listing's choice of form, see _listing)."""
     posts = t.posts
     conditions = []
     if post_filter.accounts:
@@ -41,9 +43,8 @@ def _where(post_filter: PostFilter, sent, *, search=None):
     if post_filter.until is not None:
         conditions.append(posts.c.created_at < post_filter.until)
     if post_filter.hashtag:
-        tags = t.hashtags
-        conditions.append(exists().where(tags.c.platform == posts.c.platform, tags.c.remote_id == posts.c.remote_id,
-                                         tags.c.tag == post_filter.hashtag.lstrip("#").lower()))
+        conditions.append(hashtag if hashtag is not None else
+                          full_text.condition(full_text.hashtag_query(post_filter.hashtag)))
     if post_filter.kinds:
         conditions.append(posts.c.kind.in_(post_filter.kinds))
     if post_filter.campaign:
@@ -52,6 +53,10 @@ def _where(post_filter: PostFilter, sent, *, search=None):
         conditions.append(search if search is not None else full_text.condition(full_text.parse(post_filter.search)))
     if not post_filter.include_deleted:
         conditions.append(posts.c.deleted_at.is_(None))
+    if not post_filter.include_referenced:
+        conditions.append(posts.c.referenced.is_(None))
+    if not post_filter.include_private:
+        conditions.append(posts.c.visibility.in_(PUBLIC_VISIBILITIES))
     return and_(true(), *conditions)
 
 
@@ -61,26 +66,34 @@ def _joined(sent, source=t.posts):
     return source.outerjoin(sent, and_(sent.c.remote_id == posts.c.remote_id, sent.c.platform == posts.c.platform))
 
 
-def _listing(columns, post_filter: PostFilter, sent, dialect: str, connection=None):
+def _listing(columns, post_filter: PostFilter, sent, dialect: str, connection=None, offset: int = 0):
     """SELECT columns of the posts post_filter selects on a database (dialect: sqlite, postgresql),
     in a listing's order: with a search that has words or phrases (and filter.ranked), best match
     first (archive.search.listing); else by created_at then remote_id, oldest first unless
-    filter.newest_first. Given the connection it will run on, a search of common tags is checked
-    post by post (archive.search.per_post_is_faster)."""
+    filter.newest_first; the first `offset` of them left out. Given the connection it will run
+    on, a page (filter.limit) of a search of common tags, or of a common --hashtag, is found
+    checking post by post (archive.search.per_post_is_faster); everything else by the tags' index."""
     posts = t.posts
     order = ((posts.c.created_at.desc(), posts.c.remote_id.desc()) if post_filter.newest_first
              else (posts.c.created_at, posts.c.remote_id))
     query = full_text.parse(post_filter.search) if post_filter.search else None
     ranked = (full_text.listing(query, dialect, then=order)
               if query is not None and post_filter.ranked else None)
+    paged = connection is not None and post_filter.limit is not None
+
+    def walked(checked):
+        return (full_text.condition(checked, per_post=True) if checked is not None and paged
+                and full_text.per_post_is_faster(checked, connection) else None)
+
+    hashtag = walked(full_text.hashtag_query(post_filter.hashtag)) if post_filter.hashtag and ranked is None else None
     if ranked is None:
-        search = (full_text.condition(query, per_post=True) if query is not None and connection is not None
-                  and full_text.per_post_is_faster(query, connection) else None)
-        statement = (select(*columns).select_from(_joined(sent)).where(_where(post_filter, sent, search=search))
-                     .order_by(*order))
+        statement = (select(*columns).select_from(_joined(sent))
+                     .where(_where(post_filter, sent, search=walked(query), hashtag=hashtag)).order_by(*order))
     else:
         statement = (select(*columns).select_from(_joined(sent, ranked.source))
                      .where(_where(post_filter, sent, search=ranked.condition)).order_by(*ranked.order))
+    if offset:
+        statement = statement.offset(offset)
     return statement.limit(post_filter.limit) if post_filter.limit is not None else statement
 
 
@@ -111,12 +124,12 @@ class FlatPost:
 
     __slots__ = ("platform", "remote_id", "account", "created_at", "text", "kind", "url", "language",
                  "reply_to_id", "metrics", "hashtags", "mentions", "links", "deleted_at", "campaign_id",
-                 "occurrence_key")
+                 "occurrence_key", "visibility", "content_warning", "reposted_account", "reposted_url")
 
     def __init__(self, row: tuple, loads=orjson.loads, fromisoformat=datetime.fromisoformat, utc=timezone.utc):
         (self.platform, self.remote_id, self.account, created_at, self.text, self.kind, self.url,
          self.language, self.reply_to_id, metrics, entities, deleted_at, self.campaign_id,
-         self.occurrence_key) = row
+         self.occurrence_key, self.visibility) = row
         # As the driver returns them untyped (SQLite: text; PostgreSQL: naive datetime), made aware.
         self.created_at = (fromisoformat(created_at) if type(created_at) is str else created_at).replace(tzinfo=utc)
         self.deleted_at = (None if deleted_at is None else
@@ -127,20 +140,23 @@ class FlatPost:
         self.mentions = entities.get("mentions", ())
         links = entities.get("links")
         self.links = tuple(Link(*link) for link in links) if links else ()
+        self.content_warning = entities.get("warning")
+        self.reposted_account, self.reposted_url = entities.get("reposted") or (None, None)
 
 
 def query_flat(database: Database, post_filter: PostFilter = PostFilter(), *,
-               batch: int = BATCH) -> Iterator[FlatPost]:
-    """Like query_posts, for exporters of flat rows: the same posts in the same order, as FlatPost."""
+               batch: int = BATCH, offset: int = 0) -> Iterator[FlatPost]:
+    """Like query_posts, for exporters of flat rows: the same posts in the same order, as FlatPost.
+    offset: leave out the first that many (a page further on; the database skips them)."""
     sent = _sent()
     c = t.posts.c
     # The times are read untyped and made aware by FlatPost: SQLAlchemy's per-value processing
     # cost more than the rest of reading a row.
     columns = [c.platform, c.remote_id, c.account, type_coerce(c.created_at, Text), c.text, c.kind, c.url,
                c.language, c.reply_to_id, c.metrics, c.entities, type_coerce(c.deleted_at, Text),
-               sent.c.campaign_id, sent.c.occurrence_key]
+               sent.c.campaign_id, sent.c.occurrence_key, c.visibility]
     with database.transaction() as connection:
-        statement = _listing(columns, post_filter, sent, connection.dialect.name, connection)
+        statement = _listing(columns, post_filter, sent, connection.dialect.name, connection, offset)
         for row in connection.execution_options(yield_per=batch).execute(statement):
             yield FlatPost(row)
 
