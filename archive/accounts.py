@@ -58,3 +58,23 @@ def resolve_handles(names, *, posts_file: Path | None, database) -> tuple[str, .
         else:
             raise unknown_account(value, [*configured, *(f"@{h}" for h in archived_handles(database))])
     return tuple(handles)
+
+
+def bluesky_handle(database, did: str) -> str | None:
+    """The handle of the Bluesky account with that DID, when the archive or the queue has seen it:
+    a post fetched from its timeline (at://DID/… filed under its handle), or a post the campaign
+    queue sent from it. None when neither has."""
+    from archive.tables import posts
+    from campaign.queue.tables import accounts, sent_parts
+
+    prefix = f"at://{did}/"
+    with database.transaction() as connection:
+        found = connection.execute(select(posts.c.account).where(
+            posts.c.platform == "bluesky", posts.c.remote_id.startswith(prefix, autoescape=True),
+            posts.c.kind != "repost").limit(1)).scalar()
+        if found is None:
+            found = connection.execute(select(accounts.c.handle).select_from(
+                sent_parts.join(accounts, accounts.c.name == sent_parts.c.account)).where(
+                accounts.c.platform == "bluesky", sent_parts.c.remote_id.startswith(prefix, autoescape=True))
+                .limit(1)).scalar()
+    return found.strip().lstrip("@") if found else None

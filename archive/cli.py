@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "fetch": "archive.commands.fetch:command",
     "show": "archive.commands.show:command",
     "render": "archive.commands.render:command",
+    "media": "archive.commands.media:group",
 }
 
 

@@ -17,22 +17,38 @@ from pathlib import Path
 def import_path(database, path: Path, *, format_name: str = "auto", account: str | None = None, now: datetime,
                 progress=None):
     """Import one file (or archive) in one transaction: (importer module, UpsertSummary)."""
-    return store_import(database, start_import(path, format_name=format_name, account=account), now=now,
-                        progress=progress)
+    return store_import(database, start_import(path, format_name=format_name, account=account, database=database),
+                        now=now, progress=progress)
 
 
-def start_import(path: Path, *, format_name: str = "auto", account: str | None = None):
+def needs_database(path: Path, *, format_name: str = "auto", account: str | None = None) -> bool:
+    """Whether start_import needs the database for path: a Bluesky repository names its account
+    by DID only, and without --account the archive is asked for the handle."""
+    from archive.importers.detect import FORMATS, detect
+
+    module = detect(path) if format_name == "auto" else FORMATS[format_name]
+    return account is None and hasattr(module, "repository_did")
+
+
+def start_import(path: Path, *, format_name: str = "auto", account: str | None = None, database=None,
+                 referenced: bool = False):
     """Detect path's format and start reading it: (importer module, its batches for the store).
 
     With more than one CPU the file is read and its posts prepared in a child process, which
     starts now and reads while this one opens the database and writes (see
     archive.importers.background); the result is the same. Raises ImportFormatError (unknown
-    format). Give the result to store_import, or close its batches."""
+    format). Give the result to store_import, or close its batches. database: where to look up
+    the handle of a Bluesky repository's DID (archive.accounts.bluesky_handle) when account is None.
+    referenced: also store the posts a twarc2 file's tweets refer to (its includes), as referenced."""
     from archive.importers.background import iterate_in_child
     from archive.importers.detect import FORMATS, detect
 
     module = detect(path) if format_name == "auto" else FORMATS[format_name]
-    arguments = (module.__name__, path, account)
+    if account is None and database is not None and hasattr(module, "repository_did"):
+        from archive.accounts import bluesky_handle
+
+        account = bluesky_handle(database, module.repository_did(path))
+    arguments = (module.__name__, path, account, referenced)
     if (os.cpu_count() or 1) > 1:
         return module, iterate_in_child(_prepared_batches, *arguments)
     return module, _prepared_batches(*arguments)
@@ -47,14 +63,15 @@ def store_import(database, started, *, now: datetime, progress=None):
         return module, upsert_prepared(database, batches, source=module.SOURCE, now=now, progress=progress)
 
 
-def _prepared_batches(module_name: str, path: Path, account: str | None):
+def _prepared_batches(module_name: str, path: Path, account: str | None, referenced: bool = False):
     """The posts of path, read by the importer module_name, prepared for the store in batches."""
     import importlib
 
     from archive.store import prepare
 
     module = importlib.import_module(module_name)
-    yield from prepare(module.iter_posts(path, account=account), source=module.SOURCE)
+    options = {"referenced": True} if referenced else {}  # only twarc2 files hold referenced posts
+    yield from prepare(module.iter_posts(path, account=account, **options), source=module.SOURCE)
 
 
 def csv_cells(db_url, posts_file, post_filter, rows_spec):

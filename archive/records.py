@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 KINDS = ("post", "reply", "repost", "quote")
-PLATFORMS = ("x", "mastodon", "bluesky")
+# Who could see a post, most open first. Direct messages are never archived (no "direct" here);
+# "circle" is X's Circle. show, render and export give the first two unless asked for all.
+VISIBILITIES = ("public", "unlisted", "followers", "circle")
+PUBLIC_VISIBILITIES = ("public", "unlisted")
+PLATFORMS = ("x", "mastodon", "bluesky", "linkedin", "threads")
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,37 @@ class ArchivedPost:
     media: tuple[dict, ...] = ()  # {"type", "url", "alt"}
     deleted_at: datetime | None = None
     edit_history: tuple[str, ...] = ()  # remote ids of earlier versions, oldest first
+    visibility: str = "public"  # one of VISIBILITIES
+    content_warning: str | None = None  # shown before the text, which stays hidden until opened
+    reposted_account: str | None = None  # a repost: the reposted post's author (text holds its text)
+    reposted_url: str | None = None  # a repost: the reposted post's URL (url is the repost's own)
     raw: dict | None = None  # the source JSON, kept for fidelity
     campaign_id: str | None = None  # set when the campaign queue sent this post
     occurrence_key: str | None = None
+    quoted_url: str | None = None  # the quoted post's permalink (with quoted_id)
+    # The earlier versions of an edited post, oldest first, each {"id", "created_at" (ISO 8601),
+    # "text", "links": [[url, expanded, display]]}: the store folds an edit chain into one post,
+    # its latest version, and keeps the others here (importers leave it empty).
+    versions: tuple[dict, ...] = ()
+    # True for a post stored only because a post of the timeline refers to it (a twarc2 page's
+    # includes.tweets): not a post of its author's timeline, so left out of listings and stats.
+    referenced: bool = False
+    # The raw JSON by the source that gave it ({source: JSON}), when a record carries it so (read
+    # back from the store, our JSONL export): stored as it is, keeping each source's name. The
+    # same JSON as raw, so left out of comparisons.
+    raw_sources: dict | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ImportNote:
+    """Something an importer passed over without failing (e.g. an error line in a twarc2 stream),
+    reported and counted by `archive import`. Importers yield it among their posts."""
+
+    record: int | None  # the record (line) number, 1-based
+    message: str
+
+    def __str__(self) -> str:
+        return (f"record {self.record}: " if self.record is not None else "") + self.message
 
 
 @dataclass(frozen=True)
@@ -64,6 +96,8 @@ class PostFilter:
     campaign: str | None = None
     search: str | None = None  # a query (archive.search: words, "phrases", #tag, @mention, OR, -term)
     include_deleted: bool = False
+    include_referenced: bool = False  # posts stored only because another post refers to them
+    include_private: bool = False  # also followers-only and circle posts (else PUBLIC_VISIBILITIES only)
     newest_first: bool = False
     limit: int | None = None
     ranked: bool = True  # with a search of words or phrases: best match first (False: by time only)

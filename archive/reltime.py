@@ -9,7 +9,8 @@ The rules (BRIEF.md, "Relative time"):
 
 * **Calendar-exact.** Years, months and days are counted on the calendar of `zone`, the way
   `dateutil.relativedelta(now_local, then_local)` counts them: Jan 31 → Mar 1 is "1 maand 1 dag"
-  (Jan 31 + 1 month is clipped to Feb 28), Feb 29 → Feb 28 next year is "11 maanden 30 dagen",
+  (Jan 31 + 1 month is clipped to Feb 28), Feb 29 → Feb 28 next year is "1 jaar" (Feb 29 + 1 year
+  is clipped to Feb 28) and → Feb 27 "11 maanden 29 dagen",
   a DST day of 23 or 25 hours is "1 dag". In a zone without DST the result *is* relativedelta's
   (a property test checks this). Across a DST change the calendar part still follows the wall
   clock, but an anchor is compared with `now` as an instant and the hours and minutes left over

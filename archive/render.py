@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlsplit
 
 from .records import ArchivedPost
@@ -27,6 +27,8 @@ _TOKENS = re.compile(
 _TRAILING = ".,!?;:)'\""
 _WHITESPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Given the posts of a page, their attachments by (platform, remote_id): archive.media.attachments.
+MediaLookup = Callable[[list], Mapping]
 
 
 def handle(post: ArchivedPost) -> str:
@@ -37,16 +39,45 @@ def one_line(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def lines(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime) -> Iterator[str]:
-    """`@handle text relative-time`, one line per post (newlines in a text become spaces)."""
+def shown_text(post: ArchivedPost) -> str:
+    """The text a reader sees of a post. A repost's is its reposted post's text (X's "RT @author: "
+    taken off, the author is shown before it), or, when the source held no text, its URL."""
+    text = post.text
+    if post.kind == "repost" and post.reposted_account:
+        prefix = f"RT @{post.reposted_account.lstrip('@')}: "
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    if post.kind == "repost" and not text.strip():
+        text = post.reposted_url or post.url or ""
+    return text
+
+
+def repost_prefix(post: ArchivedPost) -> str:
+    """"🔁 @author: " before a repost's text ("🔁 " when the author is unknown); "" for other kinds."""
+    if post.kind != "repost":
+        return ""
+    return f"🔁 @{post.reposted_account.lstrip('@')}: " if post.reposted_account else "🔁 "
+
+
+def lines(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime,
+          expand_links: bool = False) -> Iterator[str]:
+    """`@handle text relative-time`, one line per post (newlines in a text become spaces). A
+    repost reads `🔁 @author: text`; a content warning comes first, marked: `[CW: warning] text`.
+    expand_links: t.co links replaced by where they lead, as readers see them (else as posted)."""
+    from .export import expanded_text
+
     for post in posts:
-        yield f"{handle(post)} {one_line(post.text)} {relative(post.created_at, now)}"
+        warning = f"[CW: {one_line(post.content_warning)}] " if post.content_warning else ""
+        text = expanded_text(shown_text(post), post.links) if expand_links else shown_text(post)
+        yield (f"{handle(post)} {warning}{repost_prefix(post)}{one_line(text)} "
+               f"{relative(post.created_at, now)}")
 
 
-def write_lines(posts: Iterable[ArchivedPost], out: IO[str], *, now: datetime, relative: RelativeTime) -> int:
+def write_lines(posts: Iterable[ArchivedPost], out: IO[str], *, now: datetime, relative: RelativeTime,
+                expand_links: bool = False) -> int:
     """Write lines() to out in large chunks; returns the number of posts written."""
     count, chunk = 0, []
-    for line in lines(posts, now=now, relative=relative):
+    for line in lines(posts, now=now, relative=relative, expand_links=expand_links):
         chunk.append(line)
         count += 1
         if len(chunk) >= 2000:
@@ -68,6 +99,26 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """An image or video of a post as the widget shows it: an <img> of the local copy (src, relative
+    to the page) with its alt text; else a link to the original (only http(s)), so that the page
+    never loads anything from elsewhere. A video is always a link."""
+
+    kind: str  # image | video
+    alt: str
+    src: str | None = None  # the local copy, relative to the page
+    original: str | None = None  # the URL the post names
+
+    @property
+    def href(self) -> str | None:
+        return quote(self.src, safe="/._-") if self.src else safe_href(self.original)
+
+    @property
+    def label(self) -> str:
+        return ("▶ " if self.kind == "video" else "🖼 ") + (one_line(self.alt) or self.kind)
+
+
+@dataclass(frozen=True)
 class Entry:
     post: ArchivedPost
     handle: str
@@ -76,6 +127,10 @@ class Entry:
     datetime: str  # ISO 8601 for <time datetime>
     relative: str
     url: str | None
+    warning: str | None = None  # the content warning: the text stays folded under it
+    reposted: str | None = None  # a repost: "@author" of the reposted post
+    reposted_profile: str | None = None
+    media: tuple[Attachment, ...] = ()
 
 
 def safe_href(url: str | None) -> str | None:
@@ -108,6 +163,8 @@ def tag_url(post: ArchivedPost, tag: str) -> str | None:
         return f"https://x.com/hashtag/{tag}"
     if post.platform == "bluesky":
         return f"https://bsky.app/hashtag/{tag}"
+    if post.platform == "threads":
+        return f"https://www.threads.net/search?q={tag}&serp_type=tags"
     base = _instance(post)
     return f"{base}/tags/{tag}" if base else None
 
@@ -117,6 +174,8 @@ def mention_url(post: ArchivedPost, name: str) -> str | None:
         return f"https://x.com/{quote(name, safe='')}"
     if post.platform == "bluesky":
         return f"https://bsky.app/profile/{quote(name, safe='.')}"
+    if post.platform == "threads":
+        return f"https://www.threads.net/@{quote(name, safe='._')}"
     user, _, host = name.partition("@")
     if host:
         return f"https://{host}/@{quote(user, safe='')}"
@@ -131,7 +190,7 @@ def profile_url(post: ArchivedPost) -> str | None:
 def segments(post: ArchivedPost) -> tuple[Segment, ...]:
     """The text cut into plain text, links (shown as their expanded target), #tags and @mentions."""
     expanded = {link.url: link for link in post.links}
-    text, out, position = post.text, [], 0
+    text, out, position = shown_text(post), [], 0
     for match in _TOKENS.finditer(text):
         start, end = match.span()
         token = match.group()
@@ -168,13 +227,24 @@ def _short(shown: str) -> str:
     return shown if len(shown) <= 40 else shown[:39] + "…"
 
 
-def entries(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime) -> list[Entry]:
-    """Newest first, ready for the templates."""
+def entries(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime,
+            media: Mapping[tuple[str, str], tuple[Attachment, ...]] | None = None) -> list[Entry]:
+    """Newest first, ready for the templates. media: each post's attachments by (platform, remote_id)
+    (archive.media.attachments); none shown without it."""
     ordered = sorted(posts, key=lambda p: p.created_at, reverse=True)
+    media = media or {}
     return [Entry(post, handle(post), safe_href(profile_url(post)), segments(post),
                   post.created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-                  relative(post.created_at, now), safe_href(post.url))
+                  relative(post.created_at, now), safe_href(post.url), post.content_warning or None,
+                  *_reposted(post), media=media.get((post.platform, post.remote_id), ()))
             for post in ordered]
+
+
+def _reposted(post: ArchivedPost) -> tuple[str | None, str | None]:
+    if post.kind != "repost" or not post.reposted_account:
+        return None, None
+    author = post.reposted_account.lstrip("@")
+    return "@" + author, safe_href(mention_url(post, author))
 
 
 @lru_cache(maxsize=1)
@@ -222,16 +292,21 @@ def _language(locale: str) -> str:
 
 
 def render_html(posts: Iterable[ArchivedPost], *, now: datetime, relative: RelativeTime, fragment: bool = False,
-                title: str = "Tijdlijn", language: str = "nl", pager: Pager | None = None) -> str:
+                title: str = "Tijdlijn", language: str = "nl", pager: Pager | None = None,
+                media: MediaLookup | None = None) -> str:
     """A self-contained HTML page, or (fragment=True) the embeddable <section> alone. pager: the
-    page's place among numbered pages (links to the newer and older page), for pages only."""
+    page's place among numbered pages (links to the newer and older page), for pages only.
+    media: given the posts, their attachments (archive.media.attachments); without it none are shown."""
     template = _environment().get_template("fragment.html" if fragment else "page.html")
-    return template.render(entries=entries(posts, now=now, relative=relative), title=title,
+    posts = list(posts)
+    shown = media(posts) if media is not None and posts else None
+    return template.render(entries=entries(posts, now=now, relative=relative, media=shown), title=title,
                            language=_language(language), generated=now.isoformat(), pager=pager)
 
 
 def write_pages(posts: Iterable[ArchivedPost], folder: Path, *, per_page: int, total: int, now: datetime,
-                relative: RelativeTime, title: str = "Tijdlijn", language: str = "nl") -> int:
+                relative: RelativeTime, title: str = "Tijdlijn", language: str = "nl",
+                media: MediaLookup | None = None) -> int:
     """Numbered pages in folder: page-1.html (the newest per_page posts), page-2.html, …, each
     linking to the newer and the older page. posts: newest first, streamed (one page in memory);
     total: how many there are (for "page 2 of 26"). Each page is written to a temporary file and
@@ -251,7 +326,7 @@ def write_pages(posts: Iterable[ArchivedPost], folder: Path, *, per_page: int, t
         elif not following:
             count = number
         html = render_html(chunk, now=now, relative=relative, title=title, language=language,
-                           pager=Pager(number, count, words))
+                           pager=Pager(number, count, words), media=media)
         _write_atomically(folder / page_name(number), html)
         if not following:
             break

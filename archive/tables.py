@@ -7,9 +7,8 @@ as JSON too, so reading a post back needs no join.
 """
 from __future__ import annotations
 
-from sqlalchemy import (DDL, JSON, CheckConstraint, Column, ForeignKeyConstraint, Index, Integer, MetaData, String,
-                        Table, Text, column, event, func, literal_column, table)
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy import (DDL, JSON, BigInteger, Boolean, CheckConstraint, Column, ForeignKeyConstraint, Index, Integer, MetaData,
+                        String, Table, Text, column, event, func, literal_column, table, text)
 
 from campaign.queue.tables import UTCDateTime
 
@@ -29,12 +28,25 @@ posts = Table(
     Column("reply_to_account", String(300)),
     Column("conversation_id", String(300)),
     Column("quoted_id", String(300)),
+    Column("quoted_url", String(1000)),  # the quoted post's permalink
     Column("reposted_id", String(1000)),
     Column("source_app", String(300)),
+    # Who could see it (archive.records.VISIBILITIES): show, render and export filter on it.
+    Column("visibility", String(20), nullable=False, server_default="public"),
     # JSON as text, serialised by archive.store itself (once per row, also hashed for idempotence):
     Column("metrics", Text, nullable=False),  # {"likes": 3, …}
-    Column("entities", Text, nullable=False),  # {"hashtags": [...], "mentions": [...], "links": [[url, expanded, display]], "media": [...]}
+    # {"hashtags": [...], "mentions": [...], "links": [[url, expanded, display]], "media": [...]}, and
+    # when there is one "warning": the content warning, "reposted": [the reposted post's author, URL]
+    # (kept here, not in columns of their own: few posts have them, and every column costs every import).
+    Column("entities", Text, nullable=False),
     Column("edit_history", Text, nullable=False),  # remote ids of earlier versions, oldest first
+    # An edited post is one row, its latest version; the earlier ones (JSON: [{"id", "created_at",
+    # "text", "links"}], oldest first) are kept here, NULL when there are none. edit_chain is the
+    # chain's first id (NULL for a post never edited), how a version arriving later finds its post.
+    Column("versions", Text),
+    Column("edit_chain", String(300)),
+    # True: stored only because a timeline post refers to it (twarc2 includes.tweets); NULL otherwise.
+    Column("referenced", Boolean),
     Column("raw", Text, nullable=False),  # {source: the source's JSON}
     Column("sources", Text, nullable=False),  # {source: hash of what that source last said}
     Column("deleted_at", UTCDateTime()),
@@ -43,8 +55,36 @@ posts = Table(
     CheckConstraint("kind IN ('post','reply','repost','quote')", name="ck_archive_posts_kind"),
     Index("ix_archive_posts_created_at", "created_at"),
 )
+
+
+def _partial_index(name: str, columns: list[str], where: str) -> None:
+    """A partial index of archive_posts. On PostgreSQL made by DDL after the table: an Index's
+    postgresql_where would import SQLAlchemy's PostgreSQL dialect into every command on SQLite (a
+    tenth of what `archive` imports before it can start)."""
+    Index(name, *[posts.c[c] for c in columns], sqlite_where=text(where)).ddl_if(dialect="sqlite")
+    event.listen(posts, "after_create", DDL(f"CREATE INDEX {name} ON {posts.name} ({', '.join(columns)}) "
+                                            f"WHERE {where}").execute_if(dialect="postgresql"))
+
+
+# Only edited posts have an edit_chain: a partial index stays as small as they are few.
+_partial_index("ix_archive_posts_edit_chain", ["platform", "edit_chain"], "edit_chain IS NOT NULL")
 # The account filter compares lower(account) (handles are case-insensitive): an index on that expression.
-Index("ix_archive_posts_lower_account_created_at", func.lower(posts.c.account), posts.c.created_at)
+# On SQLite it also holds every column archive stats reads of a post, as ix_archive_posts_stats does: one
+# account's stats then read no table row (a third of their time on 1,000,000 posts). PostgreSQL keeps
+# it narrow (its b-tree entries may not exceed 2.7 kB; it aggregates in parallel scans).
+Index("ix_archive_posts_lower_account_created_at", func.lower(posts.c.account), posts.c.created_at
+      ).ddl_if(dialect="postgresql")
+Index("ix_archive_posts_lower_account_created_at", func.lower(posts.c.account), posts.c.created_at,
+      posts.c.deleted_at, posts.c.referenced, posts.c.visibility, posts.c.kind, posts.c.platform, posts.c.account,
+      posts.c.remote_id, posts.c.metrics).ddl_if(dialect="sqlite")
+# archive stats (SQLite) reads every post of a range: this index holds all it reads of them, so no
+# table row is read (a post's raw JSON makes rows large). Only there: PostgreSQL aggregates in
+# parallel scans, and its b-tree entries may not exceed 2.7 kB (a long metrics text would fail an
+# insert). Made by a0004 and given referenced and visibility by a0006, which add those columns.
+Index("ix_archive_posts_stats", posts.c.created_at, posts.c.deleted_at, posts.c.referenced, posts.c.visibility,
+      posts.c.kind, posts.c.platform, posts.c.account, posts.c.remote_id, posts.c.metrics).ddl_if(dialect="sqlite")
+# The few deleted posts, found without reading every post.
+_partial_index("ix_archive_posts_deleted_at", ["deleted_at"], "deleted_at IS NOT NULL")
 
 
 def _child(name: str, *columns, index: str | None = None) -> Table:
@@ -64,6 +104,29 @@ hashtags = _child("archive_hashtags", Column("tag", String(300), primary_key=Tru
 mentions = _child("archive_mentions", Column("handle", String(300), primary_key=True), index="handle")
 links = _child("archive_links", Column("position", Integer, primary_key=True),
                Column("url", Text, nullable=False), Column("expanded_url", Text))
+# The top links of the whole archive are counted per target in this index's order (SQLite; there
+# is no limit on an index entry's size there).
+Index("ix_archive_links_target", func.coalesce(links.c.expanded_url, links.c.url), links.c.platform,
+      links.c.remote_id).ddl_if(dialect="sqlite")
+
+# What `archive media fetch` keeps of the images and videos posts reference (archive.media): one
+# row per post and URL, the file by its sha256 under the media folder (`path`, relative to it).
+# No foreign key to archive_posts: the store replaces a post's row when it changes (and folds edit
+# chains), which must not forget the files; render finds a copy by URL (ix_archive_media_url).
+media = Table(
+    "archive_media", metadata,
+    Column("platform", String(20), primary_key=True),
+    Column("remote_id", String(300), primary_key=True),
+    Column("url", String(2000), primary_key=True),  # as the post names it
+    Column("path", String(200), nullable=False),  # ab/abcdef….jpg
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("alt", Text),
+    Column("origin", String(20), nullable=False),  # download | x-archive
+    Column("fetched_at", UTCDateTime(), nullable=False),
+    Index("ix_archive_media_url", "url"),
+)
 
 # Where the fetcher left off, per platform and account: {"newest_id": …, "cursor": …, …}.
 fetch_state = Table(
@@ -88,7 +151,9 @@ fetch_state = Table(
 SEARCH_TABLE = "archive_search"
 search_index = table(SEARCH_TABLE, column("rowid", Integer), column("rank"), column(SEARCH_TABLE))
 POST_ROWID = literal_column(f"{posts.name}.rowid", Integer)  # SQLite: the key of the FTS5 table
-post_vector = literal_column(f"{posts.name}.search", TSVECTOR)  # PostgreSQL
+# PostgreSQL (a tsvector; left untyped: importing the PostgreSQL dialect for its type would slow
+# every command's start on SQLite, and nothing here depends on the type)
+post_vector = literal_column(f"{posts.name}.search")
 # Which posts are Dutch (the `dutch` configuration), as SQL over archive_posts' columns; the
 # queries compare the same expression (archive.search).
 DUTCH_SQL = "split_part(lower(language), '-', 1) = 'nl'"

@@ -125,6 +125,60 @@ def test_broken_archives_name_file_and_record_and_store_nothing(tmp_path, databa
     database.engine.dispose()
 
 
+# tweets.js is read a chunk at a time (archive.importers.array_items: cut between tweets, parsed by
+# orjson, ijson for what it refuses); a chunk of a few hundred bytes makes every path run here.
+TRICKY = ['a tweet that reads like the next one: }, {"tweet" : {', "ends the array early: }] ;", "<3 & }"]
+
+
+def _lone_tweets_js(path, tweets: list[dict], layout: str):
+    items = [{"tweet": tweet} for tweet in tweets]
+    body = {"x": json.dumps(items, indent=2, ensure_ascii=False),  # X's own layout
+            "compact": json.dumps(items, separators=(",", ":")),
+            "lines": "[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n"}[layout]
+    path.write_text("window.YTD.tweets.part0 = " + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("layout", ["x", "compact", "lines"])
+@pytest.mark.parametrize("chunk", [200, 1024 * 1024])
+def test_tweets_js_reads_the_same_whatever_its_layout_and_however_it_is_cut(tmp_path, monkeypatch, layout, chunk):
+    import archive.importers
+
+    monkeypatch.setattr(archive.importers, "SCAN_CHUNK", chunk)
+    tweets = [x_tweet(700000000000000000 + n, TRICKY[n % 3] + f" {n}", hashtags=["x"] * (n % 2),
+                      mentions=["GemeenteUtrecht", "deboerleo"][:n % 3]) for n in range(60)]
+    posts = list(x_archive.iter_posts(_lone_tweets_js(tmp_path / "tweets.js", tweets, layout), account=ACCOUNT))
+    assert [p.remote_id for p in posts] == [t["id_str"] for t in tweets]
+    assert posts[0].text == 'a tweet that reads like the next one: }, {"tweet" : { 0'
+    assert posts[2].text == "<3 & } 2" and posts[2].mentions == ("GemeenteUtrecht", "deboerleo")
+    assert posts[59].raw == tweets[59]
+
+
+@pytest.mark.parametrize("chunk", [300, 1024 * 1024])
+def test_a_broken_tweet_after_many_good_ones_is_named_by_its_number(tmp_path, monkeypatch, chunk):
+    import archive.importers
+
+    monkeypatch.setattr(archive.importers, "SCAN_CHUNK", chunk)
+    path = _lone_tweets_js(tmp_path / "tweets.js", [x_tweet(710000000000000000 + n, f"tweet {n}") for n in range(50)],
+                           "x")
+    text = path.read_text()
+    broken = text.index('"full_text": "tweet 36"')
+    path.write_text(text[:broken] + '"full_text": "tweet 36",,' + text[broken + len('"full_text": "tweet 36",'):])
+    with pytest.raises(ImportFormatError, match=r"record 37: is not valid JSON"):
+        list(x_archive.iter_posts(path, account=ACCOUNT))
+
+
+def test_a_tweets_js_whose_tweets_start_differently_reads_whole(tmp_path, monkeypatch):
+    import archive.importers
+
+    monkeypatch.setattr(archive.importers, "SCAN_CHUNK", 100)
+    tweets = [x_tweet(720000000000000000 + n, f"t {n}") for n in range(20)]
+    items = [{"tweet": tweet} if n % 2 else tweet for n, tweet in enumerate(tweets)]  # bare among wrapped ones
+    path = tmp_path / "tweets.js"
+    path.write_text("window.YTD.tweets.part0 = " + json.dumps(items, indent=2))
+    assert [p.text for p in x_archive.iter_posts(path, account=ACCOUNT)] == [f"t {n}" for n in range(20)]
+
+
 def test_not_a_zip_and_unknown_files(tmp_path):
     fake = tmp_path / "twitter-2024.zip"
     fake.write_bytes(b"<html>404</html>")

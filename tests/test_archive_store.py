@@ -56,7 +56,14 @@ def test_an_archive_of_the_first_version_gets_the_account_index(database_url):
     database = Database(database_url)
     database.migrate()  # the queue's tables
     _upgrade(database, "a0001")
-    upsert_posts(database, [post("1", account="TeamsAanTStuur"), post("2", account="ander")], source="a", now=NOW)
+    with database.transaction(write=True) as connection:  # rows of that version (today's writer has more columns)
+        for remote_id, account in (("1", "TeamsAanTStuur"), ("2", "ander")):
+            connection.exec_driver_sql(
+                "INSERT INTO archive_posts (platform, remote_id, account, created_at, text, kind, metrics, entities, "
+                "edit_history, raw, sources, first_seen_at, last_seen_at) VALUES ('x', '" + remote_id + "', '"
+                + account + "', '2015-01-27 10:00:00.000000', 'post', 'post', '{}', "
+                "'{\"hashtags\":[],\"mentions\":[],\"links\":[],\"media\":[]}', '[]', '{}', '{}', "
+                "'2026-11-27 12:00:00.000000', '2026-11-27 12:00:00.000000')")
     database.engine.dispose()
     archive = open_archive(database_url)
     with archive.engine.connect() as connection:
@@ -75,7 +82,7 @@ def test_an_archive_of_the_first_version_gets_the_account_index(database_url):
         with archive.engine.connect() as connection:
             sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
             plan = " ".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-        assert "USING INDEX ix_archive_posts_lower_account_created_at" in plan
+        assert "INDEX ix_archive_posts_lower_account_created_at" in plan  # (on SQLite a covering one)
     archive.engine.dispose()
 
 

@@ -48,14 +48,14 @@ def gemeente_posts(write_posts):
 
 def test_archive_show_takes_the_posts_yaml_account_name(seeded, gemeente_posts):
     result = archive("show", "gemeente_social", "--file", gemeente_posts, "--db", seeded,
-                     "--locale", "nl", "--now", "2020-11-27")
+                     "--locale", "nl", "--now", "2020-11-27", "--as-posted")
     assert result.exit_code == 0, result.output
     assert result.output == SEED_LINES
 
 
 @pytest.mark.parametrize("name", ["@teamsaantstuur", "@TeamSaantStuur", "teamsaantstuur"])
 def test_archive_show_takes_the_handle(seeded, name):
-    result = archive("show", name, "--db", seeded, "--locale", "nl", "--now", "2020-11-27")
+    result = archive("show", name, "--db", seeded, "--locale", "nl", "--now", "2020-11-27", "--as-posted")
     assert result.exit_code == 0 and result.output == SEED_LINES, result.output
 
 

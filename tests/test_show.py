@@ -50,13 +50,14 @@ def run(*args, **env):
 
 
 def test_show_reproduces_the_seed(seeded, machine_tz):
-    result = run("show", "teamsaantstuur", "--locale", "nl", "--now", "2020-11-27", "--db", seeded)
+    result = run("show", "teamsaantstuur", "--locale", "nl", "--now", "2020-11-27", "--as-posted", "--db", seeded)
     assert result.exit_code == 0, result.output
     assert result.output == SEED_LINES
 
 
 def test_show_in_english_with_limit_and_filters(seeded):
-    result = run("show", "teamsaantstuur", "--locale", "en", "--now", "2020-11-27", "--db", seeded, "--limit", "2")
+    result = run("show", "teamsaantstuur", "--locale", "en", "--now", "2020-11-27", "--db", seeded, "--limit", "2",
+                 "--as-posted")
     assert result.stderr == "posts 1–2 of 10 shown, newest first; next: --page 2, everything: --all\n"
     assert result.stdout.splitlines() == [line.replace("5 jaar 10 maanden geleden", "5 years 10 months ago")
                                           for line in SEED_LINES.splitlines()[:2]]
@@ -69,7 +70,7 @@ def test_show_in_english_with_limit_and_filters(seeded):
 
 
 def test_show_env_var_selects_the_database(seeded):
-    result = run("show", "--now", "2020-11-27", CAMPAIGN_DATABASE_URL=seeded)
+    result = run("show", "--now", "2020-11-27", "--as-posted", CAMPAIGN_DATABASE_URL=seeded)
     assert result.output == SEED_LINES
 
 
@@ -133,9 +134,9 @@ def test_fetch_cli_against_fake_x(fake_x, tmp_path):
 
 def test_show_and_render_take_from_like_export_and_still_since(seeded, tmp_path):
     common = ("teamsaantstuur", "--locale", "nl", "--now", "2020-11-27", "--db", seeded)
-    since_2015 = run("show", *common, "--from", "2015-01-01")
+    since_2015 = run("show", *common, "--from", "2015-01-01", "--as-posted")
     assert since_2015.exit_code == 0 and since_2015.output == "".join(SEED_LINES.splitlines(True)[:7])
-    assert run("show", *common, "--since", "2015-01-01").output == since_2015.output
+    assert run("show", *common, "--since", "2015-01-01", "--as-posted").output == since_2015.output
     bad = run("show", *common, "--from", "gisteren?")
     assert bad.exit_code == 2 and "--from" in bad.output
     page = tmp_path / "page.html"

@@ -10,11 +10,12 @@ import click
 
 from campaign.options import resolve_posts_file
 
-from archive.pipelines import import_path, start_import, store_import  # noqa: F401  (names kept for callers)
+from archive.pipelines import (import_path, needs_database, start_import,  # noqa: F401  (names kept for callers)
+                               store_import)
 
 from .show import archive_options
 
-FORMAT_CHOICES = ["auto", "x", "twarc", "mastodon", "jsonl"]
+FORMAT_CHOICES = ["auto", "x", "twarc", "mastodon", "jsonl", "bluesky"]
 
 
 @contextmanager
@@ -35,17 +36,33 @@ def progress_bar(label: str, *, enabled: bool, total: int | None = None, unit: s
         yield lambda n: progress.advance(task, n)
 
 
+def report_notes(path: Path, notes, *, shown: int = 5) -> None:
+    """What the importer passed over (e.g. a twarc2 stream's error lines), counted on stderr, the first few named."""
+    if not notes:
+        return
+    click.echo(f"{path}: {len(notes)} record{'s' if len(notes) != 1 else ''} passed over:", err=True)
+    for note in notes[:shown]:
+        click.echo(f"{path}: {note}", err=True)
+    if len(notes) > shown:
+        click.echo(f"{path}: … and {len(notes) - shown} more", err=True)
+
+
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "format_name", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True,
               help="x: the X archive (zip, folder or tweets.js); twarc: twarc2 JSONL; mastodon: outbox.json "
-                   "(or the export's zip/tar.gz); jsonl: this tool's own export. auto looks at the contents.")
+                   "(or the export's zip/tar.gz); jsonl: this tool's own export; bluesky: a repository export "
+                   "(.car). auto looks at the contents.")
 @click.option("--account", metavar="HANDLE", help="The account's handle when the file does not name it "
                                                   "(a lone tweets.js without account.js; an account.js that "
-                                                  "names another account is an error).")
+                                                  "names another account is an error; a Bluesky .car, which "
+                                                  "names its account by DID, when the archive has not seen it).")
+@click.option("--referenced", is_flag=True, help="twarc2 files: also store the tweets the file's tweets quote, "
+                                                 "reply to or retweet (its includes), as referenced posts: kept "
+                                                 "under their authors, left out of show, render, export and stats.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar [default: on a terminal].")
 @archive_options
-def command(paths, format_name, account, progress, db_url, posts_file):
+def command(paths, format_name, account, referenced, progress, db_url, posts_file):
     """Import exported timelines into the archive (idempotent: importing again adds nothing).
 
     Each file is read as a stream (bounded memory at any size) and stored in one transaction:
@@ -59,22 +76,28 @@ def command(paths, format_name, account, progress, db_url, posts_file):
     """
     show = sys.stderr.isatty() if progress is None else progress
     # The first file is read while SQLAlchemy loads and the database opens (and migrates).
-    first = start_import(paths[0], format_name=format_name, account=account)
+    # A Bluesky repository without --account needs the database (its DID's handle) first.
+    first = None if needs_database(paths[0], format_name=format_name, account=account) else \
+        start_import(paths[0], format_name=format_name, account=account, referenced=referenced)
     try:
         from archive.store import open_archive
 
         database = open_archive(db_url, posts_file=resolve_posts_file(posts_file))
     except BaseException:
-        first[1].close()
+        if first is not None:
+            first[1].close()
         raise
     try:
         for index, path in enumerate(paths):
-            started = first if index == 0 else start_import(path, format_name=format_name, account=account)
+            started = first if index == 0 and first is not None else \
+                start_import(path, format_name=format_name, account=account, database=database, referenced=referenced)
             counter = getattr(started[0], "count", None)  # X archives list their counts in manifest.js
             total = counter(path) if show and counter else None
             with progress_bar(f"{path.name}", enabled=show, total=total) as advance:
                 module, summary = store_import(database, started, now=datetime.now(timezone.utc), progress=advance)
+            counted = module.likes(path) if hasattr(module, "likes") else None
             click.echo(f"{path}: {summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged "
-                       f"({module.SOURCE})")
+                       f"({module.SOURCE})" + (f"; {counted} likes given (counted, not stored)" if counted else ""))
+            report_notes(path, summary.notes)
     finally:
         database.engine.dispose()

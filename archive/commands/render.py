@@ -7,6 +7,7 @@ import click
 
 from campaign.options import parse_now
 
+from .media import media_dir_option, media_lookup
 from .show import (DEFAULT_LIMIT, archive_options, build_filter, filter_options, open_for_accounts, paging_of,
                    read_page, relative_formatter, report_paging, time_options, zone_of)
 
@@ -20,10 +21,11 @@ from .show import (DEFAULT_LIMIT, archive_options, build_filter, filter_options,
                    "page-2.html, …, linked newer/older; every post.")
 @click.option("--fragment", is_flag=True, help="Only the <section> to include in another page (no <html>, no CSS).")
 @click.option("--title", default="Tijdlijn", show_default=True, help="The page's title and the section's label.")
+@media_dir_option
 @archive_options
 @time_options
 @filter_options
-def command(accounts, html_file, pages_folder, fragment, title, db_url, posts_file, locale, zone_name, now, units,
+def command(accounts, html_file, pages_folder, fragment, title, media_dir, db_url, posts_file, locale, zone_name, now, units,
             limit, page, all_posts, **filters):
     """Render the archived timeline as HTML: handle, text with links, relative time, newest first.
 
@@ -31,7 +33,8 @@ def command(accounts, html_file, pages_folder, fragment, title, db_url, posts_fi
     http(s) links become links. Re-render (e.g. from cron) to keep the relative times fresh.
     One page holds the newest 200 posts unless --limit, --page or --all say otherwise (without
     them, a line on standard error says when there are more); --pages DIR writes them all as
-    numbered pages.
+    numbered pages. Images show with their alt text from the local copies `archive media fetch`
+    made (linked relative to the page); images not fetched, and videos, are links.
 
     Example:
 
@@ -54,18 +57,22 @@ def command(accounts, html_file, pages_folder, fragment, title, db_url, posts_fi
     relative = relative_formatter(locale, zone, units)
     database, post_filter = open_for_accounts(db_url, posts_file, accounts, build_filter((), zone=zone, **filters))
     try:
+        media = media_lookup(database, media_dir, pages_folder if pages_folder is not None else
+                             Path.cwd() if str(html_file) == "-" else html_file.parent)
         if pages_folder is not None:
             from archive.store import count_posts, query_flat
 
             total = count_posts(database, post_filter)
             count = write_pages(query_flat(database, post_filter), pages_folder, per_page=limit or DEFAULT_LIMIT,
-                                total=total, now=now, relative=relative, title=title, language=locale)
+                                total=total, now=now, relative=relative, title=title, language=locale,
+                                media=media)
             click.echo(f"{pages_folder}: {count:,} page{'s' * (count != 1)} of at most {limit or DEFAULT_LIMIT:,} "
                        f"posts ({total:,} posts; page-1.html is the newest)", err=True)
             return
         posts, total = read_page(database, post_filter, paging)
         posts = list(posts)
-        page_html = render_html(posts, now=now, relative=relative, fragment=fragment, title=title, language=locale)
+        page_html = render_html(posts, now=now, relative=relative, fragment=fragment, title=title, language=locale,
+                                media=media)
     finally:
         database.engine.dispose()
     if total is not None and not posts and paging.page > 1:

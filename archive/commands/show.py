@@ -10,7 +10,6 @@ import sys
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import islice
 
 import click
 
@@ -42,7 +41,7 @@ def time_options(function):
 
 # The filters every reading command takes (show/render add --limit, export/stats --account).
 FILTER_OPTIONS = [
-    click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky"]), help="Only this platform."),
+    click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky", "linkedin", "threads"]), help="Only this platform."),
     range_options("posts created", "--timezone"),
     click.option("--hashtag", metavar="TAG", help="Posts with this hashtag (without #, any case)."),
     click.option("--kind", "kinds", multiple=True, type=click.Choice(["post", "reply", "repost", "quote"]),
@@ -52,6 +51,8 @@ FILTER_OPTIONS = [
                  help="Full-text search: words (any case, accents folded), \"a phrase\", word*, #tag, @mention, "
                       "a OR b, -word to exclude; best match first."),
     click.option("--include-deleted", is_flag=True, help="Also posts deleted on the platform."),
+    click.option("--include-private", is_flag=True,
+                 help="Also followers-only (and X Circle) posts; without it, public and unlisted posts only."),
 ]
 
 
@@ -109,9 +110,8 @@ def read_page(database, post_filter, paging: Paging):
 
     if paging.size is None:
         return query_flat(database, replace(post_filter, limit=None)), None
-    end = paging.skip + paging.size
-    with closing(query_flat(database, replace(post_filter, limit=end + 1))) as reading:
-        posts = list(islice(reading, paging.skip, end + 1))
+    with closing(query_flat(database, replace(post_filter, limit=paging.size + 1), offset=paging.skip)) as reading:
+        posts = list(reading)
     if len(posts) > paging.size or (paging.page > 1 and not posts):
         return posts[:paging.size], count_posts(database, replace(post_filter, limit=None))
     return posts, None
@@ -159,14 +159,15 @@ def relative_formatter(locale: str, zone, units: int):
 
 
 def build_filter(accounts, *, zone, platform=None, since=None, until=None, hashtag=None, kinds=(), campaign=None,
-                 search=None, include_deleted=False, limit=None):
+                 search=None, include_deleted=False, include_private=False, limit=None):
     from archive.records import PostFilter
 
     return PostFilter(accounts=tuple(a.strip().lstrip("@") for a in accounts if a), platform=platform,
                       since=parse_moment(since, zone, param="--from") if since else None,
                       until=parse_moment(until, zone, end_of_day=True, param="--until") if until else None,
                       hashtag=hashtag.lstrip("#") if hashtag else None, kinds=tuple(kinds), campaign=campaign,
-                      search=search, include_deleted=include_deleted, newest_first=True, limit=limit)
+                      search=search, include_deleted=include_deleted, include_private=include_private,
+                      newest_first=True, limit=limit)
 
 
 def open_for_accounts(db_url, posts_file, accounts, post_filter, *, create: bool = False):
@@ -190,9 +191,13 @@ def open_for_accounts(db_url, posts_file, accounts, post_filter, *, create: bool
 @archive_options
 @time_options
 @filter_options
-def command(accounts, db_url, posts_file, locale, zone_name, now, units, limit, page, all_posts, **filters):
+@click.option("--as-posted", is_flag=True, help="Texts as posted: t.co links as they are (as the seed page showed "
+                                                "them) rather than where they lead.")
+def command(accounts, db_url, posts_file, locale, zone_name, now, units, limit, page, all_posts, as_posted,
+            **filters):
     """Print ACCOUNT's archived timeline, newest first: @handle text relative-time.
 
+    Links show where they lead, as readers see them (t.co expanded; --as-posted: as posted).
     Relative times are calendar-exact and floored ("5 jaar 10 maanden geleden"); --now makes
     the output reproducible. Without ACCOUNT, every account in the archive. The newest 200
     posts unless --limit, --page or --all say otherwise; when there are more, a line on
@@ -212,7 +217,7 @@ def command(accounts, db_url, posts_file, locale, zone_name, now, units, limit, 
     database, post_filter = open_for_accounts(db_url, posts_file, accounts, build_filter((), zone=zone, **filters))
     try:
         posts, total = read_page(database, post_filter, paging)
-        shown = write_lines(posts, sys.stdout, now=now, relative=relative)
+        shown = write_lines(posts, sys.stdout, now=now, relative=relative, expand_links=not as_posted)
     finally:
         database.engine.dispose()
     report_paging(shown, total, paging)

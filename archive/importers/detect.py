@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import importlib
 import tarfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
 from ..errors import ImportFormatError, UnknownFormat
 from . import MAX_PAGE, Prefixed, first_json_line, mastodon_outbox, own_jsonl, twarc, x_archive
 
-FORMATS = {"x": x_archive, "twarc": twarc, "mastodon": mastodon_outbox, "jsonl": own_jsonl}
+
+class _Importers(Mapping):
+    """--format name → importer module, each imported when first asked for: the Bluesky importer
+    brings the atproto SDK, over a second of start-up (measured) that importing anything else
+    must not pay."""
+
+    _MODULES = {"x": "x_archive", "twarc": "twarc", "mastodon": "mastodon_outbox", "jsonl": "own_jsonl",
+                "bluesky": "bluesky_car"}
+
+    def __getitem__(self, name: str) -> ModuleType:
+        return importlib.import_module(f"{__package__}.{self._MODULES[name]}")
+
+    def __iter__(self):
+        return iter(self._MODULES)
+
+    def __len__(self) -> int:
+        return len(self._MODULES)
+
+
+FORMATS = _Importers()
 
 
 def _starts_like_json_lines(path: Path) -> bool:
@@ -56,6 +77,13 @@ def detect(path: Path | str) -> ModuleType:
         head = handle.read(4096)
     if Prefixed.PREFIX.match(head):
         return x_archive
+    # JSON is no CAR file: JSON lines and outbox.json are told apart without importing the Bluesky
+    # importer (a .car is always asked, whatever it starts with).
+    json_like = head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"[")
+    if (not json_like or path.suffix.lower() == ".car") and FORMATS["bluesky"].looks_like(head):
+        return FORMATS["bluesky"]
+    if path.suffix.lower() == ".car":
+        raise ImportFormatError(str(path), "does not start with a CARv1 header (is it a Bluesky repository export?)")
     if path.suffix.lower() == ".zip":
         raise ImportFormatError(str(path), "is not a zip file (damaged or incomplete download?)")
     if path.suffix.lower() == ".js":
@@ -69,4 +97,5 @@ def detect(path: Path | str) -> ModuleType:
             return own_jsonl
         if twarc.looks_like(first):
             return twarc
-    raise UnknownFormat(f"{path}: not an X archive, twarc2 JSONL, Mastodon outbox.json or an archive JSONL export")
+    raise UnknownFormat(f"{path}: not an X archive, twarc2 JSONL, Mastodon outbox.json, Bluesky repository (.car) "
+                        "or an archive JSONL export")

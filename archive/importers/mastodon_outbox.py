@@ -3,9 +3,11 @@ inside the export's .zip / .tar.gz. Streamed with ijson, one activity (at most M
 at a time.
 
 Create activities become posts (HTML content turned into text and links by archive.sources.mastodon,
-as `archive fetch` does), Announce activities reposts.
-Direct messages (addressed neither to the public nor to followers) are skipped: the archive is
-for the public timeline.
+as `archive fetch` does; the note's summary, its content warning, kept apart), Announce activities
+reposts of the announced status (its author from its URL; the outbox does not hold its text).
+Visibility comes from the audience: the public in `to` is public, in `cc` unlisted, the followers
+collection alone followers-only. Direct messages (addressed neither to the public nor to
+followers) are never imported: the archive is for the timeline.
 """
 from __future__ import annotations
 
@@ -75,8 +77,8 @@ def _outbox(path: Path):
 
 
 def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[ArchivedPost]:
-    """Every public post and boost in the export. account overrides the handle taken from the actor.
-    Raises ImportFormatError (file, record number)."""
+    """Every post and boost in the export but direct messages. account overrides the handle taken
+    from the actor. Raises ImportFormatError (file, record number)."""
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(str(path), "does not exist")
@@ -102,10 +104,37 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
         raise ImportFormatError(display, f"cannot be read after record {number}: {error}") from None
 
 
-def _audience(item: dict) -> set:
-    def listed(value):
-        return value if isinstance(value, list) else [value] if value else []
-    return set(listed(item.get("to")) + listed(item.get("cc")))
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value] if value else []
+
+
+def visibility(activity: dict) -> str | None:
+    """public, unlisted or followers from an activity's audience (and its object's); None for a
+    direct message."""
+    note = activity.get("object") if isinstance(activity.get("object"), dict) else {}
+    to = set(_listed(activity.get("to")) + _listed(note.get("to")))
+    cc = set(_listed(activity.get("cc")) + _listed(note.get("cc")))
+    if to & PUBLIC:
+        return "public"
+    if cc & PUBLIC:
+        return "unlisted"
+    if any(isinstance(a, str) and a.endswith("/followers") for a in to | cc):
+        return "followers"
+    return None
+
+
+def author_of(url: str) -> str | None:
+    """The handle in a status URL: https://other.example/users/alice/statuses/1 (or /@alice/1) →
+    alice@other.example; None when the URL does not say."""
+    parts = urlsplit(url)
+    path = parts.path.strip("/").split("/")
+    if not parts.hostname or not path or not path[0]:
+        return None
+    if path[0] == "users" and len(path) >= 2:
+        return f"{path[1]}@{parts.hostname}"
+    if path[0].startswith("@") and len(path[0]) > 1:
+        return f"{path[0][1:]}@{parts.hostname}"
+    return None
 
 
 def post_from_activity(activity: dict, account: str | None) -> ArchivedPost | None:
@@ -113,22 +142,20 @@ def post_from_activity(activity: dict, account: str | None) -> ArchivedPost | No
     kind = activity.get("type")
     if kind not in ("Create", "Announce"):
         return None
-    audience = _audience(activity) | (_audience(activity["object"]) if isinstance(activity.get("object"), dict)
-                                      else set())
-    actor = activity.get("actor") or ""
-    if not (audience & PUBLIC or any(a.endswith("/followers") for a in audience)):
+    seen_by = visibility(activity)
+    if seen_by is None:
         return None
+    actor = activity.get("actor") or ""
     handle = (account or "").lstrip("@") or _handle(actor)
     if kind == "Announce":
         target = activity["object"]
         target = target["id"] if isinstance(target, dict) else target
         return ArchivedPost(platform="mastodon", remote_id=_status_id(activity["id"]), account=handle,
                             created_at=parse_iso_time(activity["published"]), text="", kind="repost",
-                            reposted_id=target, url=target, raw=activity)
+                            reposted_id=target, url=target, visibility=seen_by, reposted_account=author_of(target),
+                            reposted_url=target, raw=activity)
     note = activity["object"]
     text, links = text_and_links(note.get("content") or "")
-    if note.get("summary"):  # a content warning is shown before the text
-        text = f"{note['summary']}\n\n{text}"
     tags = note.get("tag") or []
     tags = tags if isinstance(tags, list) else [tags]
     reply_to = note.get("inReplyTo")
@@ -140,7 +167,7 @@ def post_from_activity(activity: dict, account: str | None) -> ArchivedPost | No
         reply_to_id=_last(reply_to) if reply_to else None, conversation_id=note.get("conversation"),
         hashtags=tuple(t["name"].lstrip("#") for t in tags if t.get("type") == "Hashtag"),
         mentions=tuple(t["name"].lstrip("@") for t in tags if t.get("type") == "Mention"),
-        links=links,
+        links=links, visibility=seen_by, content_warning=note.get("summary") or None,
         media=tuple({"type": (a.get("mediaType") or "").split("/")[0] or a.get("type"), "url": a.get("url"),
                      "alt": a.get("name")} for a in note.get("attachment") or ()),
         raw=activity)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import ImportFormatError
-from ..records import ArchivedPost, Link
+from ..records import VISIBILITIES, ArchivedPost, Link
 from . import json_lines, parse_iso_time
 
 SOURCE = "praatmee-jsonl"
@@ -25,13 +25,22 @@ def to_json(post: ArchivedPost) -> dict:
         "mentions": list(post.mentions),
         "links": [{"url": l.url, "expanded_url": l.expanded_url, "display_url": l.display_url} for l in post.links],
         "media": list(post.media), "deleted_at": post.deleted_at.isoformat() if post.deleted_at else None,
-        "edit_history": list(post.edit_history), "campaign_id": post.campaign_id,
-        "occurrence_key": post.occurrence_key, "raw": post.raw,
+        "edit_history": list(post.edit_history), "visibility": post.visibility,
+        "content_warning": post.content_warning, "reposted_account": post.reposted_account,
+        "reposted_url": post.reposted_url, "campaign_id": post.campaign_id,
+        "occurrence_key": post.occurrence_key, "quoted_url": post.quoted_url, "versions": list(post.versions),
+        "referenced": post.referenced, "raw": post.raw,
+        # Which sources raw is from (one: raw is its JSON; several: raw is {source: JSON}), so that
+        # importing this file again keeps each source's name rather than calling it ours.
+        "raw_from": list(post.raw_sources) if post.raw_sources else None,
     }
 
 
 def from_json(data: dict) -> ArchivedPost:
-    """The inverse of to_json. campaign_id/occurrence_key are read but the store derives its own."""
+    """The inverse of to_json. campaign_id/occurrence_key are read but the store derives its own.
+    A visibility the archive does not keep (a direct message) raises ValueError."""
+    if (data.get("visibility") or "public") not in VISIBILITIES:
+        raise ValueError(f"visibility {data.get('visibility')!r} is not one of {', '.join(VISIBILITIES)}")
     return ArchivedPost(
         platform=data["platform"], remote_id=str(data["remote_id"]), account=data["account"],
         created_at=parse_iso_time(data["created_at"]), text=data.get("text") or "", kind=data.get("kind") or "post",
@@ -43,8 +52,30 @@ def from_json(data: dict) -> ArchivedPost:
         links=tuple(Link(l["url"], l.get("expanded_url"), l.get("display_url")) for l in data.get("links") or ()),
         media=tuple(data.get("media") or ()),
         deleted_at=parse_iso_time(data["deleted_at"]) if data.get("deleted_at") else None,
-        edit_history=tuple(data.get("edit_history") or ()), raw=data.get("raw"),
-        campaign_id=data.get("campaign_id"), occurrence_key=data.get("occurrence_key"))
+        edit_history=tuple(data.get("edit_history") or ()), visibility=data.get("visibility") or "public",
+        content_warning=data.get("content_warning"), reposted_account=data.get("reposted_account"),
+        reposted_url=data.get("reposted_url"), raw=data.get("raw"),
+        campaign_id=data.get("campaign_id"), occurrence_key=data.get("occurrence_key"),
+        quoted_url=data.get("quoted_url"), versions=tuple(_version(v) for v in data.get("versions") or ()),
+        referenced=bool(data.get("referenced")), raw_sources=_raw_sources(data))
+
+
+def _version(data: dict) -> dict:
+    """An earlier version as the store keeps it (archive.records.ArchivedPost.versions)."""
+    return {"id": str(data["id"]), "created_at": parse_iso_time(data["created_at"]).isoformat(),
+            "text": data.get("text") or "", "links": [list(link)[:3] for link in data.get("links") or ()]}
+
+
+def _raw_sources(data: dict) -> dict | None:
+    """{source: JSON} of a line's raw, by its raw_from (None for lines of exports without it)."""
+    names, raw = data.get("raw_from"), data.get("raw")
+    if not names or raw is None:
+        return None
+    if len(names) == 1:
+        return {str(names[0]): raw}
+    if not isinstance(raw, dict) or set(raw) != set(names):
+        raise ValueError(f"raw_from names {names}, but raw holds {sorted(raw) if isinstance(raw, dict) else 'one'}")
+    return raw
 
 
 def looks_like(first: dict) -> bool:

@@ -3,9 +3,12 @@
 Quirks handled: `window.YTD.tweets.part0 = [` before the JSON; the older name tweet.js; large
 archives split into tweets-part1.js, …; account.js naming the account; deleted-tweets.js
 (posts marked deleted); every number a string; HTML-escaped full_text; the created_at format
-"Tue Jan 27 10:00:00 +0000 2015"; retweets ("RT @…"), replies and quotes classified; t.co
-links expanded from the entities; edit_info giving the earlier versions of an edited post.
-Each file is read with ijson, one tweet (at most MAX_RECORD bytes) at a time.
+"Tue Jan 27 10:00:00 +0000 2015"; retweets ("RT @…"), replies and quotes classified (a modern
+archive marks a quote only by the quoted post's permalink among its links); t.co links expanded
+from the entities; edit_info giving the earlier versions of an edited post (each version is a
+tweet of its own here; the store folds them into one post).
+Each file is read a chunk at a time (array_items: orjson, ijson for what it refuses), no tweet
+larger than MAX_RECORD bytes.
 """
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ from typing import Iterator
 import ijson
 
 from ..errors import ImportFormatError
-from ..records import ArchivedPost, Link
-from . import Bounded, Prefixed, check_member, parse_iso_time, parse_twitter_time, source_app, unescape
+from ..records import ArchivedPost
+from ..sources.x import archive_record
+from . import Bounded, Prefixed, array_items, check_member
 
 SOURCE = "x-archive"
 
@@ -29,7 +33,6 @@ TWEETS_FILE = re.compile(r"(?:^|/)(deleted-)?tweets?(?:-part(\d+))?\.js$")
 ACCOUNT_FILE = re.compile(r"(?:^|/)account\.js$")
 MANIFEST_FILE = re.compile(r"(?:^|/)manifest\.js$")
 MANIFEST_PREFIX = re.compile(rb"^\s*window\.[A-Za-z0-9_.]+\s*=\s*")  # window.__THAR_CONFIG = {…}
-STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status(?:es)?/(\d+)")
 
 
 @dataclass
@@ -177,14 +180,12 @@ def _read(container: _Container, name: str, account: str) -> Iterator[ArchivedPo
         with container.open(name) as raw:
             prefixed = Prefixed(raw, display, expected="tweets|tweet|deleted_tweets|deleted_tweet")
             deleted = prefixed.name.startswith("deleted")
-            stream = Bounded(prefixed, display)
-            for number, item in enumerate(ijson.items(stream, "item", use_float=True), 1):
-                stream.mark(number)
+            for number, item in enumerate(array_items(prefixed, display), 1):
                 tweet = item.get("tweet", item) if isinstance(item, dict) else None
                 if not isinstance(tweet, dict):
                     raise ImportFormatError(display, "is not a tweet object", record=number)
                 try:
-                    yield post_from_tweet(tweet, account, deleted=deleted)
+                    yield archive_record(tweet, account, deleted=deleted)
                 except (KeyError, ValueError, TypeError, AttributeError) as error:
                     raise ImportFormatError(display, f"cannot be read ({type(error).__name__}: {error})",
                                             record=number) from None
@@ -195,70 +196,6 @@ def _read(container: _Container, name: str, account: str) -> Iterator[ArchivedPo
         raise ImportFormatError(display, f"cannot be read after record {number}: {_first_line(error)}") from None
 
 
-_NONE: dict = {}
-_METRICS = (("favorite_count", "likes"), ("retweet_count", "reposts"), ("reply_count", "replies"),
-            ("quote_count", "quotes"))
-
-
-def post_from_tweet(tweet: dict, account: str, *, deleted: bool = False) -> ArchivedPost:
-    """One archive tweet (the object inside {"tweet": …}) as an ArchivedPost."""
-    # Runs once per tweet of archives of hundreds of thousands: lookups are local and absent
-    # parts are skipped early (most tweets have no media, no edits, no quote).
-    get = tweet.get
-    remote_id = get("id_str") or tweet["id"]
-    if type(remote_id) is not str:
-        remote_id = str(remote_id)
-    text = unescape(get("full_text") or get("text") or "")
-    entities = get("entities") or _NONE
-    urls = entities.get("urls")
-    links = tuple([Link(u["url"], u.get("expanded_url"), u.get("display_url")) for u in urls if u.get("url")]
-                  ) if urls else ()
-    media_entities = (get("extended_entities") or _NONE).get("media") or entities.get("media")
-    media = tuple([{"type": m.get("type", "photo"), "url": m.get("media_url_https") or m.get("media_url"),
-                    "alt": m.get("ext_alt_text")} for m in media_entities]) if media_entities else ()
-    reply_to = get("in_reply_to_status_id_str") or get("in_reply_to_status_id")
-    retweeted = get("retweeted_status")
-    quoted = get("quoted_status_id_str")
-    if not quoted and links and str(get("is_quote_status", "")).lower() == "true":
-        for link in links:
-            match = STATUS_URL.match(link.expanded_url or "")
-            if match:
-                quoted = match.group(1)
-                break
-    if retweeted or text.startswith("RT @"):
-        kind = "repost"
-    elif reply_to:
-        kind = "reply"
-    elif quoted:
-        kind = "quote"
-    else:
-        kind = "post"
-    metrics = {}
-    for key, name in _METRICS:
-        value = get(key)
-        if value is not None and value != "":
-            metrics[name] = int(value)
-    earlier = ()
-    edit = get("edit_info")
-    if edit:
-        edit_ids = (((edit.get("edit") or _NONE).get("editControlInitial") or _NONE).get("editTweetIds")
-                    or (edit.get("initial") or _NONE).get("editTweetIds"))
-        if edit_ids:
-            own = int(remote_id)
-            earlier = tuple([str(i) for i in edit_ids if int(i) < own])
-    deleted_at = None
-    if deleted:
-        value = get("deleted_at")
-        deleted_at = (parse_twitter_time(value) if value and value[:1].isalpha() else
-                      parse_iso_time(value) if value else parse_twitter_time(tweet["created_at"]))
-    tags = entities.get("hashtags")
-    handles = entities.get("user_mentions")
-    return ArchivedPost(
-        platform="x", remote_id=remote_id, account=account, created_at=parse_twitter_time(tweet["created_at"]),
-        text=text, kind=kind, url=f"https://x.com/{account}/status/{remote_id}", language=get("lang"),
-        reply_to_id=str(reply_to) if reply_to else None,
-        reply_to_account=get("in_reply_to_screen_name") if reply_to else None,
-        quoted_id=quoted, reposted_id=(retweeted or _NONE).get("id_str"), source_app=source_app(get("source")),
-        metrics=metrics, hashtags=tuple([h["text"] for h in tags]) if tags else (),
-        mentions=tuple([m["screen_name"] for m in handles]) if handles else (), links=links, media=media,
-        deleted_at=deleted_at, edit_history=earlier, raw=tweet)
+# The mapping of an archive tweet lives with X's other mapping (archive.sources.x); this name is
+# kept for callers that know it from here.
+post_from_tweet = archive_record

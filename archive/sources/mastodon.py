@@ -14,9 +14,15 @@ from ..records import ArchivedPost, Link
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
 
+# The API's visibility as the archive's (archive.records.VISIBILITIES); "direct" is never archived.
+VISIBILITY = {"public": "public", "unlisted": "unlisted", "private": "followers"}
+
+
 def records(page, account: str) -> Iterator[ArchivedPost]:
+    """The page's statuses as records, direct messages left out."""
     for status in page.items:
-        yield record(status, account)
+        if status.get("visibility", "public") != "direct":
+            yield record(status, account)
 
 
 def text_and_links(content: str) -> tuple[str, tuple[Link, ...]]:
@@ -36,15 +42,24 @@ def text_and_links(content: str) -> tuple[str, tuple[Link, ...]]:
 
 
 def record(status: dict, account: str) -> ArchivedPost:
-    """One status as the REST API (Mastodon.py) gives it; a boost becomes a repost of the status it shows."""
+    """One status as the REST API (Mastodon.py) gives it (not a direct message: raises ValueError);
+    a boost becomes a repost holding the boosted status's author, text and URL. The content
+    warning (spoiler_text) is kept apart from the text."""
     shown = status.get("reblog") or status
+    visibility = status.get("visibility") or "public"
+    if visibility not in VISIBILITY:
+        raise ValueError(f"status {status.get('id')}: visibility {visibility!r} is not archived")
     text, links = text_and_links(shown.get("content") or "")
     kind = "repost" if status.get("reblog") else "reply" if status.get("in_reply_to_id") else "post"
+    reblog = status.get("reblog")
     return ArchivedPost(
         platform="mastodon", remote_id=str(status["id"]), account=account, created_at=parse_time(status["created_at"]),
         text=text, kind=kind, url=status.get("url") or status.get("uri"), language=shown.get("language"),
         reply_to_id=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
-        reposted_id=str(shown["id"]) if status.get("reblog") else None,
+        reposted_id=str(shown["id"]) if reblog else None,
+        visibility=VISIBILITY[visibility], content_warning=shown.get("spoiler_text") or None,
+        reposted_account=(reblog.get("account") or {}).get("acct") if reblog else None,
+        reposted_url=(reblog.get("url") or reblog.get("uri")) if reblog else None,
         source_app=(status.get("application") or {}).get("name"),
         metrics={"likes": shown.get("favourites_count", 0), "reposts": shown.get("reblogs_count", 0),
                  "replies": shown.get("replies_count", 0)},

@@ -70,15 +70,19 @@ def record_of_row(row, *, raw: bool = True) -> ArchivedPost:
     entities = json.loads(row["entities"])
     sources = json.loads(row["raw"]) if raw and row.get("raw") else {}
     links = entities.get("links")
+    reposted = entities.get("reposted") or (None, None)
     return ArchivedPost(
         platform=row["platform"], remote_id=row["remote_id"], account=row["account"], created_at=row["created_at"],
         text=row["text"], kind=row["kind"], url=row["url"], language=row["language"],
         reply_to_id=row["reply_to_id"], reply_to_account=row["reply_to_account"],
         conversation_id=row["conversation_id"], quoted_id=row["quoted_id"], reposted_id=row["reposted_id"],
-        source_app=row["source_app"], metrics=json.loads(row["metrics"]),
+        source_app=row["source_app"], visibility=row["visibility"], content_warning=entities.get("warning"),
+        reposted_account=reposted[0], reposted_url=reposted[1], metrics=json.loads(row["metrics"]),
         hashtags=tuple(entities.get("hashtags", ())), mentions=tuple(entities.get("mentions", ())),
         links=tuple(Link(*link) for link in links) if links else (), media=tuple(entities.get("media", ())),
         deleted_at=row["deleted_at"], edit_history=tuple(json.loads(row["edit_history"])),
         # One source: its JSON as it was. Several: {source: JSON}.
         raw=next(iter(sources.values())) if len(sources) == 1 else (sources or None),
-        campaign_id=row.get("campaign_id"), occurrence_key=row.get("occurrence_key"))
+        campaign_id=row.get("campaign_id"), occurrence_key=row.get("occurrence_key"),
+        quoted_url=row.get("quoted_url"), versions=tuple(json.loads(row["versions"])) if row.get("versions") else (),
+        referenced=bool(row.get("referenced")), raw_sources=sources or None)

@@ -1,21 +1,23 @@
 """Writing posts: upserts that merge what several sources say of one post, in one transaction,
-and the bulk path an import takes (records prepared in batches, plain executemany)."""
+and the bulk path an import takes (records prepared in batches, plain executemany). The versions
+of an edited post are folded into one post, its latest version (fold_chain), whatever order they
+arrive in; the few records of edit chains take a path of their own (_Chains, _upsert_chains)."""
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import select, update
+import orjson
+from sqlalchemy import or_, select, update
 
 from campaign.queue.db import Database
 
 from .. import tables as t
-from ..records import KINDS, ArchivedPost
-from .rows import BATCH, POST_COLUMNS, dumps, from_utc_text, loads, record_of_row, utc_text
+from ..records import KINDS, VISIBILITIES, ArchivedPost, ImportNote
+from .rows import BATCH, dumps, from_utc_text, loads, record_of_row, utc_text
 
 
 @dataclass(frozen=True)
@@ -25,13 +27,15 @@ class UpsertSummary:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    notes: tuple[ImportNote, ...] = ()  # what the importer passed over (archive.records.ImportNote)
 
     @property
     def total(self) -> int:
         return self.new + self.updated + self.unchanged
 
     def __add__(self, other: "UpsertSummary") -> "UpsertSummary":
-        return UpsertSummary(self.new + other.new, self.updated + other.updated, self.unchanged + other.unchanged)
+        return UpsertSummary(self.new + other.new, self.updated + other.updated, self.unchanged + other.unchanged,
+                             self.notes + other.notes)
 
 
 def upsert_posts(database: Database, records: Iterable[ArchivedPost], *, source: str, now: datetime,
@@ -43,7 +47,11 @@ def upsert_posts(database: Database, records: Iterable[ArchivedPost], *, source:
     from another source, or changed data, is merged into the stored post: the newer non-empty
     value of each field wins, metrics are merged key by key (refreshed), edit histories are
     united, a deletion is kept (earliest time), each source's raw JSON is kept side by side,
-    first_seen_at never changes. `records` is consumed lazily in batches, so memory stays
+    first_seen_at never changes. Versions of one edited post (X: a tweet per version, each naming
+    the earlier ones) become one post, the latest version, with the earlier ones in its
+    edit_history and versions (fold_chain); a row stored for an earlier version gives way to it.
+    An ImportNote among the records is counted in the summary's notes.
+    `records` is consumed lazily in batches, so memory stays
     bounded whatever its length; `progress(n)` is called after each batch of n records.
     campaign_id/occurrence_key of the records are ignored (they are derived at query time).
     Raises DatabaseError; exceptions from `records` propagate after the rollback.
@@ -51,32 +59,47 @@ def upsert_posts(database: Database, records: Iterable[ArchivedPost], *, source:
     return upsert_prepared(database, prepare(records, source=source), source=source, now=now, progress=progress)
 
 
-def prepare(records: Iterable[ArchivedPost], *, source: str) -> Iterator[list[tuple]]:
-    """records as upsert_prepared takes them: lists of up to BATCH tuples, each what the source
-    said of one post, in _SAID_COLUMNS order and the form the database takes (plain str and
-    None, which pickle cheaply). No database: `archive import` prepares the batches in a second
-    process while the first writes. Each record is encoded as it arrives, so its parsed JSON is
-    freed at once."""
+def prepare(records: Iterable[ArchivedPost], *, source: str) -> Iterator[tuple[list[tuple], list[str]]]:
+    """records as upsert_prepared takes them: batches of up to BATCH posts, each batch (what the
+    source said of each post: a tuple in _SAID_COLUMNS order and the form the database takes,
+    plain str and None, which pickle cheaply; the digest of each). No database: `archive import`
+    prepares the batches in a second process while the first writes, so the digests too are
+    made there. Each record is encoded as it arrives, so its parsed JSON is freed at once. An
+    ImportNote among the records is handed on as it is, between batches."""
     source_key = dumps(source)
     iterator = iter(records)
     while True:
-        batch = [_said(record, source_key) for record in islice(iterator, BATCH)]
-        if not batch:
+        batch, taken = [], 0
+        for record in islice(iterator, BATCH):
+            taken += 1
+            if type(record) is ImportNote:
+                yield record
+            else:
+                batch.append(_said(record, source_key))
+        if batch:
+            yield batch, [_digest(said) for said in batch]
+        if taken < BATCH:
             return
-        yield batch
 
 
-def upsert_prepared(database: Database, batches: Iterable[list[tuple]], *, source: str, now: datetime,
+def upsert_prepared(database: Database, batches: Iterable[tuple[list[tuple], list[str]]], *, source: str, now: datetime,
                     progress: Callable[[int], None] | None = None) -> UpsertSummary:
     """upsert_posts for records already prepared (by prepare); same transaction, same result."""
     summary = UpsertSummary()
     with database.transaction(write=True) as connection:
-        for number, batch in enumerate(batches):
-            summary = summary + _upsert_batch(connection, batch, source, now)
-            if number == 0 and connection.dialect.name == "postgresql":
+        chains = _Chains(connection)
+        first = True
+        for batch in batches:
+            if type(batch) is ImportNote:
+                summary = summary + UpsertSummary(notes=(batch,))
+                continue
+            said, digests = batch
+            summary = summary + _upsert_batch(connection, said, digests, source, now, chains)
+            if first and connection.dialect.name == "postgresql":
                 _give_planner_statistics(connection)
+            first = False
             if progress:
-                progress(len(batch))
+                progress(len(said))
     return summary
 
 
@@ -108,43 +131,117 @@ def merge(old: ArchivedPost, new: ArchivedPost) -> ArchivedPost:
         conversation_id=pick(old.conversation_id, new.conversation_id),
         quoted_id=pick(old.quoted_id, new.quoted_id), reposted_id=pick(old.reposted_id, new.reposted_id),
         source_app=pick(old.source_app, new.source_app), metrics={**old.metrics, **new.metrics},
+        # Visibility cannot be changed after posting: a source that says less open is believed.
+        visibility=max(old.visibility, new.visibility, key=VISIBILITIES.index),
+        content_warning=pick(old.content_warning, new.content_warning),
+        reposted_account=pick(old.reposted_account, new.reposted_account),
+        reposted_url=pick(old.reposted_url, new.reposted_url),
         hashtags=pick(old.hashtags, new.hashtags), mentions=pick(old.mentions, new.mentions),
         links=pick(old.links, new.links), media=pick(old.media, new.media),
         deleted_at=min(deleted) if deleted else None,
-        edit_history=tuple(dict.fromkeys(old.edit_history + new.edit_history)),
-        raw=new.raw if new.raw is not None else old.raw)
+        edit_history=tuple(sorted(set(old.edit_history + new.edit_history), key=id_order)),
+        raw=new.raw if new.raw is not None else old.raw,
+        quoted_url=pick(old.quoted_url, new.quoted_url), versions=_united(old.versions, new.versions),
+        referenced=old.referenced and new.referenced)  # one timeline holding it makes it a timeline post
 
 
-# A post's values as prepare() gives them: the posts row up to raw, then deleted_at.
-_SAID_COLUMNS = POST_COLUMNS[:POST_COLUMNS.index("raw") + 1] + ["deleted_at"]
+def id_order(remote_id: str):
+    """Sorts ids as numbers where they are (X's ids grow with time, so this is the edit order)."""
+    return (0, int(remote_id), remote_id) if remote_id.isdigit() else (1, 0, remote_id)
+
+
+def _united(*histories: tuple[dict, ...]) -> tuple[dict, ...]:
+    """Versions of several histories, each id once (the later history's copy), oldest first."""
+    by_id = {version["id"]: version for history in histories for version in history}
+    return tuple(by_id[key] for key in sorted(by_id, key=id_order))
+
+
+def _version(post: ArchivedPost) -> dict:
+    """An earlier version of an edited post, as the post that is its latest version keeps it."""
+    return {"id": post.remote_id, "created_at": post.created_at.isoformat(), "text": post.text,
+            "links": [[link.url, link.expanded_url, link.display_url] for link in post.links]}
+
+
+def fold_chain(posts: list[ArchivedPost]) -> ArchivedPost:
+    """The one post an edit chain's versions make, whatever order they came in: the latest version
+    (what each source said of it, merged in the given order), with every earlier id in its
+    edit_history and every earlier version whose content is known in its versions."""
+    latest = max((post.remote_id for post in posts), key=id_order)
+    result = None
+    for post in posts:
+        if post.remote_id == latest:
+            result = post if result is None else merge(result, post)
+    earlier = [_version(post) for post in posts if post.remote_id != latest]
+    versions = tuple(v for v in _united(*(post.versions for post in posts), tuple(earlier)) if v["id"] != latest)
+    ids = {i for post in posts for i in post.edit_history} | {post.remote_id for post in posts} | {
+        v["id"] for v in versions}
+    history = tuple(sorted((i for i in ids if id_order(i) < id_order(latest)), key=id_order))
+    return replace(result, edit_history=history, versions=versions,
+                   referenced=all(post.referenced for post in posts))
+
+
+# What a source said of a post, in the order prepare() gives it (every column of archive_posts but
+# the three the store keeps itself: sources, first_seen_at, last_seen_at). A new column needs its
+# place here and in _said.
+_SAID_COLUMNS = ["platform", "remote_id", "account", "created_at", "text", "kind", "url", "language", "reply_to_id",
+                 "reply_to_account", "conversation_id", "quoted_id", "quoted_url", "reposted_id", "source_app",
+                 "visibility", "metrics", "entities",
+                 "edit_history", "versions", "edit_chain", "referenced", "raw", "deleted_at"]
+_OWN_COLUMNS = ["sources", "first_seen_at", "last_seen_at"]
+_INSERT_COLUMNS = _SAID_COLUMNS + _OWN_COLUMNS
 _ENTITIES, _RAW = _SAID_COLUMNS.index("entities"), _SAID_COLUMNS.index("raw")
+_HISTORY, _CHAIN = _SAID_COLUMNS.index("edit_history"), _SAID_COLUMNS.index("edit_chain")
 
 
 def _said(r: ArchivedPost, source_key: str) -> tuple:
     """What a source said of a post, in _SAID_COLUMNS order and the database's form (times as UTC
-    text, JSON columns as text, the raw JSON under the source's name)."""
+    text, JSON columns as text, the raw JSON under the source's name unless the record names its
+    sources itself)."""
     if r.kind not in KINDS:
         raise ValueError(f"post {r.platform}/{r.remote_id}: kind {r.kind!r} is not one of {KINDS}")
+    if r.visibility not in VISIBILITIES:  # a direct message, too: never stored
+        raise ValueError(f"post {r.platform}/{r.remote_id}: visibility {r.visibility!r} is not one of {VISIBILITIES}")
     links = r.links
-    entities = dumps({"hashtags": list(r.hashtags), "mentions": list(r.mentions),
-                       "links": [[link.url, link.expanded_url, link.display_url] for link in links] if links else [],
-                       "media": list(r.media)})
+    # Tuples are written as JSON arrays as lists are (orjson and the standard library alike).
+    entities = {"hashtags": r.hashtags, "mentions": r.mentions,
+                "links": [[link.url, link.expanded_url, link.display_url] for link in links] if links else (),
+                "media": r.media}
+    if r.content_warning:
+        entities["warning"] = r.content_warning
+    if r.reposted_account or r.reposted_url:
+        entities["reposted"] = [r.reposted_account, r.reposted_url]
+    entities = dumps(entities)
+    history = r.edit_history
+    if r.raw_sources:
+        raw = dumps(r.raw_sources)
+    else:
+        raw = "{" + source_key + ":" + dumps(r.raw) + "}" if r.raw is not None else "{}"
     return (r.platform, r.remote_id, r.account, utc_text(r.created_at), r.text, r.kind, r.url, r.language,
-            r.reply_to_id, r.reply_to_account, r.conversation_id, r.quoted_id, r.reposted_id, r.source_app,
-            dumps(r.metrics), entities, dumps(list(r.edit_history)) if r.edit_history else "[]",
-            "{" + source_key + ":" + dumps(r.raw) + "}" if r.raw is not None else "{}", _said_deleted(r))
+            r.reply_to_id, r.reply_to_account, r.conversation_id, r.quoted_id, r.quoted_url, r.reposted_id,
+            r.source_app, r.visibility, dumps(r.metrics),
+            entities, dumps(history) if history else "[]", dumps(r.versions) if r.versions else None,
+            history[0] if history else None, True if r.referenced else None, raw, _said_deleted(r))
 
 
 def _digest(said: tuple) -> str:
     """The digest of what a source said of a post (kept in `sources`, so that importing the same
-    data again is recognised): str() of each value, joined by the record separator (U+001E),
-    which JSON text cannot hold unescaped."""
-    return hashlib.sha256("\x1e".join(map(str, said)).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    data again is recognised): of its values as a JSON array, the raw JSON then (orjson: half the
+    cost of joining their str()), or, for a text orjson refuses (a lone surrogate), of str() of each value
+    joined by the record separator (U+001E), which JSON text cannot hold unescaped."""
+    try:  # the raw JSON as it is: written into the array it would be escaped, at twice its size
+        digest = hashlib.sha256(_array(said[:_RAW] + said[_RAW + 1:]))
+        digest.update(said[_RAW].encode())
+        return digest.hexdigest()[:24]
+    except (_refused, UnicodeEncodeError):
+        return hashlib.sha256("\x1e".join(map(str, said)).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+_array, _refused = orjson.dumps, orjson.JSONEncodeError
 
 
 def _row(said: tuple, sources: str, first_seen: str, last_seen: str) -> tuple:
-    """The archive_posts row (in POST_COLUMNS order) of what a source said."""
-    return said[:-1] + (sources, said[-1], first_seen, last_seen)
+    """The archive_posts row (in _INSERT_COLUMNS order) of what a source said."""
+    return said + (sources, first_seen, last_seen)
 
 
 def _children(said: tuple, tags: list, handles: list, urls: list) -> None:
@@ -171,7 +268,8 @@ def _without_duplicates(batch: list[tuple], keys: list[tuple[str, str]], source_
         earlier = merged[key]
         record = merge(_record_of(earlier), _record_of(said))
         raw = said[_RAW] if said[_RAW] != "{}" else earlier[_RAW]
-        merged[key] = _said(record, source_key)[:_RAW] + (raw, _said_deleted(record))
+        again = _said(record, source_key)
+        merged[key] = again[:_RAW] + (raw,) + again[_RAW + 1:]
     return list(merged.values())
 
 
@@ -188,12 +286,20 @@ def _record_of(said: tuple) -> ArchivedPost:
 
 
 def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None:
-    """Pre-converted tuples inserted in bulk (no per-row SQLAlchemy processing): an executemany on
-    PostgreSQL; on SQLite one INSERT of many VALUES rows per batch. There the search index's
-    trigger (archive.tables.SEARCH_DDL) then adds the whole batch to FTS5's memory at once: row by
-    row, FTS5 writes each post out as a segment of its own when the next statement begins, and
-    indexing cost four times as much (measured: 3.8 s against 0.9 s per 100,000 posts)."""
+    """Pre-converted tuples inserted in bulk (no per-row SQLAlchemy processing): COPY on
+    PostgreSQL (psycopg's copy, rows of the batch's posts known to be new: the statement checks
+    nothing per row; an executemany cost four times the time); on SQLite one INSERT of many
+    VALUES rows per batch. There the search index's trigger (archive.tables.SEARCH_DDL) then adds
+    the whole batch to FTS5's memory at once: row by row (an executemany), FTS5 writes each post
+    out as a segment of its own when the next statement begins, and indexing cost four times as
+    much (measured: 3.8 s against 0.9 s per 100,000 posts)."""
     if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
         return
     marker = _marker(connection)
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
@@ -204,7 +310,7 @@ def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None
     step = max(1, _sqlite_variables(connection) // len(names))
     for start in range(0, len(rows), step):
         chunk = rows[start:start + step]
-        connection.exec_driver_sql(sql + ", ".join([one] * len(chunk)), tuple(v for row in chunk for v in row))
+        connection.exec_driver_sql(sql + ", ".join([one] * len(chunk)), tuple(chain.from_iterable(chunk)))
 
 
 def _sqlite_variables(connection) -> int:
@@ -239,27 +345,32 @@ def _known_sources(connection, keys) -> dict[tuple[str, str], dict]:
     """{(platform, remote_id): sources} of the stored posts among keys. Plain SQL: it runs once
     per batch of an import, and building the statement through SQLAlchemy cost more than running it."""
     marker = _marker(connection)
+    driver = connection.connection.driver_connection  # rows as the driver gives them: a third of the cost
     known = {}
     for platform, ids in _by_platform(keys).items():
-        rows = connection.exec_driver_sql(f"SELECT remote_id, sources FROM {t.posts.name} WHERE platform = {marker} "
-                                          f"AND remote_id IN ({', '.join([marker] * len(ids))})", (platform, *ids))
+        rows = driver.execute(f"SELECT remote_id, sources FROM {t.posts.name} WHERE platform = {marker} "
+                              f"AND remote_id IN ({', '.join([marker] * len(ids))})", (platform, *ids)).fetchall()
         for remote_id, sources in rows:
-            known[(platform, remote_id)] = json.loads(sources)
+            known[(platform, remote_id)] = loads(sources)
     return known
 
 
-def _upsert_batch(connection, batch: list[tuple], source: str, now: datetime) -> UpsertSummary:
+def _upsert_batch(connection, batch: list[tuple], digests: list[str], source: str, now: datetime,
+                  chains: "_Chains") -> UpsertSummary:
     posts = t.posts
     stored_now = utc_text(now)
     source_key = dumps(source)
     keys = [(said[0], said[1]) for said in batch]
-    if len(set(keys)) < len(keys):
+    given = dict(zip(keys, digests))
+    if len(given) < len(keys):  # merged posts have digests of their own
         batch = _without_duplicates(batch, keys, source_key)
         keys = [(said[0], said[1]) for said in batch]
+        given = {key: _digest(said) for key, said in zip(keys, batch)}
+    batch, keys, chained = chains.take(connection, batch, keys)
     known = _known_sources(connection, keys)
     inserts, changed, tags, handles, urls = [], {}, [], [], []
     for key, said in zip(keys, batch):
-        digest = _digest(said)
+        digest = given[key]
         sources = known.get(key)
         if sources is None:
             inserts.append(_row(said, "{" + source_key + ':"' + digest + '"}', stored_now, stored_now))
@@ -267,15 +378,20 @@ def _upsert_batch(connection, batch: list[tuple], source: str, now: datetime) ->
         elif sources.get(source) != digest:
             changed[key] = (said, digest)
     updated = _update_changed(connection, changed, source, stored_now, tags, handles, urls) if changed else 0
-    _insert_many(connection, posts, POST_COLUMNS, inserts)
+    summary = UpsertSummary(new=len(inserts), updated=updated, unchanged=len(keys) - len(inserts) - updated)
+    if chained:
+        summary = summary + _upsert_chains(connection, chained, source, stored_now, inserts, tags, handles, urls)
+        chains.stored = True
+    _insert_many(connection, posts, _INSERT_COLUMNS, inserts)
     _insert_many(connection, t.hashtags, ["platform", "remote_id", "tag"], tags)
     _insert_many(connection, t.mentions, ["platform", "remote_id", "handle"], handles)
     _insert_many(connection, t.links, ["platform", "remote_id", "position", "url", "expanded_url"], urls)
     seen_again = [key for key in keys if key in known and key not in changed]
+    marker = _marker(connection)
     for platform, ids in _by_platform(seen_again).items():
-        connection.execute(update(posts).where(posts.c.platform == platform, posts.c.remote_id.in_(ids))
-                           .values(last_seen_at=now))
-    return UpsertSummary(new=len(inserts), updated=updated, unchanged=len(keys) - len(inserts) - updated)
+        connection.exec_driver_sql(f"UPDATE {posts.name} SET last_seen_at = {marker} WHERE platform = {marker} "
+                                   f"AND remote_id IN ({', '.join([marker] * len(ids))})", (stored_now, platform, *ids))
+    return summary
 
 
 def _update_changed(connection, changed: dict, source: str, stored_now: str, tags: list, handles: list,
@@ -290,19 +406,132 @@ def _update_changed(connection, changed: dict, source: str, stored_now: str, tag
     for stored in _stored(connection, columns, changed):
         key = (stored.platform, stored.remote_id)
         said, digest = changed[key]
-        old = _record_of(tuple(utc_text(value) if isinstance(value, datetime) else value for value in stored[:-1]))
+        old = _record_of(_said_of_row(stored[:-1]))
         merged = merge(old, _record_of(said))
         if merged != old:
             updated += 1
-        merged_said = _said(merged, "")
-        raw = {**loads(stored.raw or "{}"), **loads(said[_RAW])}
+        merged_said = list(_said(merged, ""))
+        merged_said[_RAW] = dumps({**loads(stored.raw or "{}"), **loads(said[_RAW])})
         sources = {**loads(stored.sources), source: digest}
-        updates.append(merged_said[2:_RAW] + (dumps(raw), dumps(sources), merged_said[-1], stored_now) + key)
+        updates.append(tuple(merged_said[2:]) + (dumps(sources), stored_now) + key)
         _children(merged_said, tags, handles, urls)
-    names = _SAID_COLUMNS[2:_RAW] + ["raw", "sources", "deleted_at", "last_seen_at"]
+    names = _SAID_COLUMNS[2:] + ["sources", "last_seen_at"]
     connection.exec_driver_sql(f"UPDATE {posts.name} SET {', '.join(f'{name} = {marker}' for name in names)} "
                                f"WHERE platform = {marker} AND remote_id = {marker}", updates)
-    for child in (t.hashtags, t.mentions, t.links):
-        connection.exec_driver_sql(f"DELETE FROM {child.name} WHERE platform = {marker} AND remote_id = {marker}",
-                                   list(changed))
+    _delete(connection, list(changed), children_only=True)
     return updated
+
+
+def _said_of_row(values) -> tuple:
+    """A stored row's _SAID_COLUMNS values as _said gives them (PostgreSQL returns datetimes)."""
+    return tuple(utc_text(value) if isinstance(value, datetime) else value for value in values)
+
+
+def _delete(connection, keys: list[tuple[str, str]], *, children_only: bool = False) -> None:
+    """Delete the child rows (hashtags, mentions, links) of the posts keys name, and the posts too
+    unless children_only."""
+    if not keys:
+        return
+    marker = _marker(connection)
+    for table in (t.hashtags, t.mentions, t.links) + (() if children_only else (t.posts,)):
+        connection.exec_driver_sql(f"DELETE FROM {table.name} WHERE platform = {marker} AND remote_id = {marker}",
+                                   keys)
+
+
+class _Chains:
+    """Which records of a batch belong to an edit chain: their own (they name earlier versions) or
+    a stored one (a stored post is a later version of them). Those take _upsert_chains, the rest
+    the bulk path. Edits are rare: while the archive holds no chain, a batch without edited
+    records costs nothing here."""
+
+    def __init__(self, connection):
+        self.stored = connection.exec_driver_sql(
+            f"SELECT 1 FROM {t.posts.name} WHERE edit_chain IS NOT NULL LIMIT 1").first() is not None
+
+    def take(self, connection, batch: list[tuple], keys: list[tuple[str, str]]):
+        """(the batch and its keys without the chained records, the chained records)."""
+        starts: set[tuple[str, str]] = set()  # (platform, first id) of the chains in play
+        members: set[tuple[str, str]] = set()  # (platform, id) of every version they name
+        for said in batch:
+            if said[_HISTORY] != "[]":
+                platform, history = said[0], loads(said[_HISTORY])
+                starts.add((platform, history[0]))
+                members.update((platform, remote_id) for remote_id in history)
+        if self.stored:
+            starts |= self._stored_starts(connection, keys)
+        if not starts:
+            return batch, keys, []
+        kept, kept_keys, chained = [], [], []
+        for key, said in zip(keys, batch):
+            if (said[0], said[_CHAIN] or said[1]) in starts or key in members:
+                chained.append(said)
+            else:
+                kept.append(said)
+                kept_keys.append(key)
+        return kept, kept_keys, chained
+
+    @staticmethod
+    def _stored_starts(connection, keys) -> set[tuple[str, str]]:
+        """(platform, id) among keys that is the first id of a stored chain (an earlier version
+        arriving after a later one)."""
+        marker = _marker(connection)
+        found = set()
+        for platform, ids in _by_platform(keys).items():
+            rows = connection.exec_driver_sql(
+                f"SELECT edit_chain FROM {t.posts.name} WHERE platform = {marker} "
+                f"AND edit_chain IN ({', '.join([marker] * len(ids))})", (platform, *ids))
+            found.update((platform, start) for start, in rows)
+        return found
+
+
+def _upsert_chains(connection, chained: list[tuple], source: str, stored_now: str, inserts: list, tags: list,
+                   handles: list, urls: list) -> UpsertSummary:
+    """Fold each edit chain of the chained records with its stored versions into one post (see
+    fold_chain): the stored rows of the chain are replaced by one row, its latest version, added
+    to inserts (and its child rows to tags, handles and urls). Returns what happened per post."""
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    member_of: dict[tuple[str, str], tuple[str, str]] = {}
+    for said in chained:
+        if said[_HISTORY] != "[]":
+            start = (said[0], said[_CHAIN])
+            for remote_id in loads(said[_HISTORY]) + [said[1]]:
+                member_of[(said[0], remote_id)] = start
+    for said in chained:
+        start = member_of.get((said[0], said[1])) or (said[0], said[_CHAIN] or said[1])
+        groups.setdefault(start, []).append(said)
+    summary = UpsertSummary()
+    posts = t.posts
+    columns = [posts.c[name] for name in _SAID_COLUMNS] + [posts.c.sources, posts.c.first_seen_at]
+    for (platform, start), group in groups.items():
+        ids = {start} | {said[1] for said in group} | {i for said in group for i in loads(said[_HISTORY])}
+        stored = connection.execute(select(*columns).where(
+            posts.c.platform == platform, or_(posts.c.remote_id.in_(ids), posts.c.edit_chain == start))).all()
+        old = {row.remote_id: _record_of(_said_of_row(row[:len(_SAID_COLUMNS)])) for row in stored}
+        result = fold_chain(list(old.values()) + [_record_of(said) for said in group])
+        latest = result.remote_id
+        raw, sources, stored_raw, stored_sources = {}, {}, {}, {}
+        for row in stored:
+            if row.remote_id == latest:
+                stored_raw, stored_sources = loads(row.raw or "{}"), loads(row.sources)
+        raw.update(stored_raw)
+        sources.update(stored_sources)
+        for said in group:
+            if said[1] == latest:
+                raw.update(loads(said[_RAW]))
+                sources[source] = _digest(said)
+        if old.get(latest) == result and len(old) == 1:  # the same post: at most another source's raw JSON
+            summary = summary + UpsertSummary(unchanged=1)
+            values = {"last_seen_at": from_utc_text(stored_now)}
+            if (raw, sources) != (stored_raw, stored_sources):
+                values.update(raw=dumps(raw), sources=dumps(sources))
+            connection.execute(update(posts).where(posts.c.platform == platform, posts.c.remote_id == latest)
+                               .values(**values))
+            continue
+        summary = summary + (UpsertSummary(updated=1) if stored else UpsertSummary(new=1))
+        first_seen = min((_said_of_row([row.first_seen_at])[0] for row in stored), default=stored_now)
+        _delete(connection, [(platform, row.remote_id) for row in stored])
+        folded = list(_said(result, ""))
+        folded[_RAW] = dumps(raw)
+        inserts.append(_row(tuple(folded), dumps(sources), first_seen, stored_now))
+        _children(folded, tags, handles, urls)
+    return summary
