@@ -47,27 +47,30 @@ def unsettled(stage) -> int:
     return sum(r.state in ("queued", "sending") for r in stage.rows())
 
 
-def wait_for_a_post(process: subprocess.Popen, fakes, before: int, deadline: float) -> bool:
+def wait_for_a_post(process: subprocess.Popen, fakes, before: int, deadline: float,
+                    requests=None) -> bool:
     """Until this run has sent a post request (True) or ended (False): a kill then lands mid-flight,
-    however long the run took to start and sync."""
+    however long the run took to start and sync. requests: how many post requests the fakes have
+    seen so far (default: their "post" requests)."""
+    requests = requests or (lambda: post_requests(*fakes))
     while process.poll() is None and time.monotonic() < deadline:
-        if post_requests(*fakes) > before:
+        if requests() > before:
             return True
         time.sleep(0.01)
     return False
 
 
-def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_x, fake_mastodon):
-    texts = stage.write_many(fake_x, fake_mastodon, 300)
-    fakes = (fake_x, fake_mastodon)
-    for fake in fakes:  # ~30 ms a post, so kills land mid-flight
-        fake.inject("post", Fault.slow(0.03), times=400)
-    random.seed(20270118)
-    deadline = time.monotonic() + 240  # generous: reached only when something is wrong
+def kill_runs_then_settle(stage, requests, *, max_kills: int, seed: int, seconds: float = 240) -> int:
+    """Start `campaign run`s and SIGKILL each soon after its first post request (`requests()` counts
+    them) until max_kills or a run finishes with nothing left; then let unkilled runs finish the work
+    (the killed runs' 3 s leases expire meanwhile). Returns how many runs were killed. Bounded by
+    `seconds`, reached only when something is wrong."""
+    random.seed(seed)
+    deadline = time.monotonic() + seconds
     kills = 0
-    while kills < 25 and time.monotonic() < deadline:
+    while kills < max_kills and time.monotonic() < deadline:
         process = start_run(stage, "--lease", "3")
-        if wait_for_a_post(process, fakes, post_requests(*fakes), deadline):
+        if wait_for_a_post(process, (), requests(), deadline, requests):
             time.sleep(random.uniform(0.0, 0.3))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -75,11 +78,19 @@ def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_x, fake_mas
         process.communicate(timeout=60)
         if process.returncode == 0 and not unsettled(stage):
             break
-    # Finish the work; the leases of killed runs (3 s) expire meanwhile, so some passes find nothing to take.
     while unsettled(stage) and time.monotonic() < deadline:
         start_run(stage, "--lease", "3").communicate(timeout=120)
         if unsettled(stage):
             time.sleep(0.5)
+    return kills
+
+
+def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_x, fake_mastodon):
+    texts = stage.write_many(fake_x, fake_mastodon, 300)
+    fakes = (fake_x, fake_mastodon)
+    for fake in fakes:  # ~30 ms a post, so kills land mid-flight
+        fake.inject("post", Fault.slow(0.03), times=400)
+    kills = kill_runs_then_settle(stage, lambda: post_requests(*fakes), max_kills=25, seed=20270118)
     rows = stage.rows()
     states = Counter(r.state for r in rows)
     assert len(rows) == len(texts), states

@@ -2,14 +2,11 @@
 later part of a thread (a comment), reaches the page exactly once. Real processes, bounded."""
 from __future__ import annotations
 
-import random
-import signal
-import time
 from collections import Counter
 
 from tests.fakes.base import Fault
 from tests.fakes.linkedin import linkedin_account_yaml, linkedin_env
-from tests.test_concurrency import start_run, unsettled
+from tests.test_concurrency import kill_runs_then_settle, start_run
 
 
 def write_many(stage, fake, count: int) -> list[str]:
@@ -48,25 +45,7 @@ def test_killed_runs_lose_nothing_and_post_nothing_twice(stage, fake_linkedin):
     texts = write_many(stage, fake_linkedin, 150)
     fake_linkedin.inject("post", Fault.slow(0.03), times=400)
     fake_linkedin.inject("comment", Fault.slow(0.03), times=100)
-    random.seed(20261201)
-    deadline = time.monotonic() + 240  # reached only when something is wrong
-    kills = 0
-    while kills < 20 and time.monotonic() < deadline:
-        before = calls(fake_linkedin)
-        process = start_run(stage, "--lease", "3")
-        while process.poll() is None and time.monotonic() < deadline and calls(fake_linkedin) == before:
-            time.sleep(0.01)
-        time.sleep(random.uniform(0.0, 0.3))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.communicate(timeout=60)
-        if process.returncode == 0 and not unsettled(stage):
-            break
-    while unsettled(stage) and time.monotonic() < deadline:
-        start_run(stage, "--lease", "3").communicate(timeout=120)
-        if unsettled(stage):
-            time.sleep(0.5)
+    kills = kill_runs_then_settle(stage, lambda: calls(fake_linkedin), max_kills=20, seed=20261201)
     rows = stage.rows()
     states = Counter(r.state for r in rows)
     assert not states["queued"] and not states["sending"], states

@@ -3,14 +3,11 @@ processes: overlapping runs, and runs killed (SIGKILL) mid-send. Threads has no 
 so everything rests on the claim and on reading the timeline after a lost publish."""
 from __future__ import annotations
 
-import random
-import signal
-import time
 from collections import Counter
 
 from tests.fakes.base import Fault
 from tests.stage import threads_account_yaml, threads_env
-from tests.test_concurrency import posted_texts, start_run, unsettled, wait_for_a_post
+from tests.test_concurrency import kill_runs_then_settle, posted_texts, start_run
 
 
 def write_many(stage, fake, count: int) -> list[str]:
@@ -35,23 +32,7 @@ def test_overlapping_runs_publish_each_thread_once(stage, fake_threads):
 def test_killed_runs_publish_nothing_twice(stage, fake_threads):
     texts = write_many(stage, fake_threads, 150)
     fake_threads.inject("post", Fault.slow(0.03), times=300)  # kills land between container and publish too
-    random.seed(20261201)
-    deadline = time.monotonic() + 240
-    kills = 0
-    while kills < 15 and time.monotonic() < deadline:
-        process = start_run(stage, "--lease", "3")
-        if wait_for_a_post(process, (fake_threads,), len(fake_threads.requests_to("post")), deadline):
-            time.sleep(random.uniform(0.0, 0.3))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.communicate(timeout=60)
-        if process.returncode == 0 and not unsettled(stage):
-            break
-    while unsettled(stage) and time.monotonic() < deadline:
-        start_run(stage, "--lease", "3").communicate(timeout=120)
-        if unsettled(stage):
-            time.sleep(0.5)
+    kills = kill_runs_then_settle(stage, lambda: len(fake_threads.requests_to("post")), max_kills=15, seed=20261201)
     rows = stage.rows()
     states = Counter(r.state for r in rows)
     assert len(rows) == len(texts) and not states["queued"] and not states["sending"], states
