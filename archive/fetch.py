@@ -194,78 +194,62 @@ def _fetch_bluesky(run: _Run, client, cutoff: datetime | None) -> None:
 
     from .sources import bluesky
 
-    state = run.state()
-    pending = state.get("pending")
-    if pending is None:
-        pending = {"cursor": None, "stop": state.get("newest"), "newest": state.get("newest")}
-    # New since the last run (strictly after its newest: feed times have millisecond precision), or
-    # inside the refresh window; the feed cannot be asked for either, so the walk stops there.
-    since = _parse_time(pending["stop"]) + timedelta(microseconds=1) if pending.get("stop") else None
-    if since is not None and cutoff is not None:
-        since = min(since, cutoff)
-    for page in client.timeline_pages(since=since, cursor=pending["cursor"]):
-        run.upsert(list(bluesky.records(page, run.account)))
-        for item in page.items:
-            moment = feed_time(item)
-            if pending.get("newest") is None or moment > _parse_time(pending["newest"]):
-                pending["newest"] = _iso(moment)
-        pending["cursor"] = page.cursor
-        if page.cursor:
-            run.save({**state, "pending": dict(pending)})
-    run.save({"newest": pending.get("newest")})
+    # Strictly after the newest stored: feed times have millisecond precision. A repost's feed
+    # time is when it was reposted, so the walk's position follows the feed, not the records.
+    _walk_newest_first(run, client, cutoff, lambda page: list(bluesky.records(page, run.account)),
+                       lambda page, records: [feed_time(item) for item in page.items], inclusive=False)
 
 
 # -- LinkedIn ---------------------------------------------------------------
 
 
 def _fetch_linkedin(run: _Run, client, cutoff: datetime | None) -> None:
-    """Like Bluesky: the page's posts newest first down to the newest stored before (its creation
-    time, `{"newest"}`), or the refresh window; an interrupted walk keeps its offset."""
     from .sources import linkedin
 
-    state = run.state()
-    pending = state.get("pending")
-    if pending is None:
-        pending = {"cursor": None, "stop": state.get("newest"), "newest": state.get("newest")}
-    since = _parse_time(pending["stop"]) + timedelta(microseconds=1) if pending.get("stop") else None
-    if since is not None and cutoff is not None:
-        since = min(since, cutoff)
-    for page in client.timeline_pages(since=since, cursor=pending["cursor"]):
-        records = list(linkedin.records(page, run.account))
-        run.upsert(records)
-        for record in records:
-            if pending.get("newest") is None or record.created_at > _parse_time(pending["newest"]):
-                pending["newest"] = _iso(record.created_at)
-        pending["cursor"] = page.cursor
-        if page.cursor:
-            run.save({**state, "pending": dict(pending)})
-    run.save({"newest": pending.get("newest")})
+    _walk_newest_first(run, client, cutoff, lambda page: list(linkedin.records(page, run.account)),
+                       _record_times, inclusive=False)
 
 
 # -- Threads ----------------------------------------------------------------
 
 
 def _fetch_threads(run: _Run, client, cutoff: datetime | None) -> None:
-    """Newest first (threads, then replies) down to the newest stored before (`{"newest"}`) or the
-    refresh window; an interrupted walk keeps its cursor. Each page gets its posts' insights
-    (likes, replies, reposts, quotes) where the token may read them."""
+    """Threads, then replies; each page gets its posts' insights (likes, replies, reposts, quotes)
+    where the token may read them."""
     from .sources import threads
 
+    # Inclusive: Threads times are whole seconds, so the newest stored post is read again (and
+    # upserted, changing nothing) rather than risking one of the same second.
+    _walk_newest_first(run, client, cutoff,
+                       lambda page: list(threads.records(client.with_insights(page), run.account)),
+                       _record_times, inclusive=True)
+
+
+def _record_times(page, records) -> list[datetime]:
+    return [record.created_at for record in records]
+
+
+def _walk_newest_first(run: _Run, client, cutoff: datetime | None, records_of, times_of, *,
+                       inclusive: bool) -> None:
+    """For a platform whose timeline can only be read newest first: down to the newest post stored
+    before (`{"newest"}` in the fetch state) or the refresh window (cutoff), whichever is older.
+    An interrupted walk keeps its cursor (`{"pending"}`) and goes on from there next time, so
+    nothing is read twice or skipped; only when the walk ends does `newest` move."""
     state = run.state()
     pending = state.get("pending")
     if pending is None:
         pending = {"cursor": None, "stop": state.get("newest"), "newest": state.get("newest")}
-    # Inclusive: Threads times are whole seconds, so the newest stored post is read again (and
-    # upserted, changing nothing) rather than risking one of the same second.
-    since = _parse_time(pending["stop"]) if pending.get("stop") else None
+    since = None
+    if pending.get("stop"):
+        since = _parse_time(pending["stop"]) + (timedelta(0) if inclusive else timedelta(microseconds=1))
     if since is not None and cutoff is not None:
         since = min(since, cutoff)
     for page in client.timeline_pages(since=since, cursor=pending["cursor"]):
-        records = list(threads.records(client.with_insights(page), run.account))
+        records = records_of(page)
         run.upsert(records)
-        for record in records:
-            if pending.get("newest") is None or record.created_at > _parse_time(pending["newest"]):
-                pending["newest"] = _iso(record.created_at)
+        for moment in times_of(page, records):
+            if pending.get("newest") is None or moment > _parse_time(pending["newest"]):
+                pending["newest"] = _iso(moment)
         pending["cursor"] = page.cursor
         if page.cursor:
             run.save({**state, "pending": dict(pending)})
