@@ -42,6 +42,25 @@ class BenchmarkError(Exception):
     """A benchmark cannot run (bad set-up, a command failed); the message is for the user."""
 
 
+def process_tree(root: int) -> set[int]:
+    """root and every process descended from it now (read from /proc; just root where there is
+    none), so that a command's memory can be summed over the processes it started."""
+    parents = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return tree
+
+
 # -- discovery -------------------------------------------------------------
 
 POSTGRES_ADMIN = os.environ.get("CAMPAIGN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

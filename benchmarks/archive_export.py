@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import BenchmarkError, Goal, clean_env, entry_point
+from . import BenchmarkError, Goal, clean_env, entry_point, process_tree
 
 DEFAULT_POSTS = 100_000
 GOALS = {"csv": 100_000, "xlsx": 25_000, "parquet": 200_000}
@@ -40,23 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _say(message: str) -> None:
     print(f"  … {message}", file=__import__("sys").stderr, flush=True)
-
-
-def _tree(root: int) -> set[int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    tree, grown = {root}, True
-    while grown:
-        more = {pid for pid, parent in parents.items() if parent in tree} - tree
-        tree |= more
-        grown = bool(more)
-    return tree
 
 
 def _sample(pid: int) -> tuple[float, int] | None:
@@ -81,7 +64,7 @@ def measure(argv: list[str], cwd: Path, env: dict) -> dict:
     peak = 0
     while process.poll() is None:
         total_rss = 0
-        for pid in _tree(process.pid):
+        for pid in process_tree(process.pid):
             sample = _sample(pid)
             if sample:
                 cpu_seen[pid] = sample[0]

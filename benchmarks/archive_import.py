@@ -34,7 +34,7 @@ import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import BenchmarkError, Goal, clean_env, entry_point, postgres_database
+from . import BenchmarkError, Goal, clean_env, entry_point, postgres_database, process_tree
 
 DEFAULT_TWEETS = 100_000
 T0 = datetime(2012, 1, 1, 8, 0, tzinfo=timezone.utc)
@@ -255,28 +255,11 @@ def _tree_peak_rss_mb(argv: list[str], cwd: Path, env: dict) -> float:
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, sum(_rss_pages(pid) for pid in _tree(process.pid)) * page)
+        peak = max(peak, sum(_rss_pages(pid) for pid in process_tree(process.pid)) * page)
         time.sleep(0.02)
     if process.returncode != 0:
         raise BenchmarkError(f"{' '.join(argv[1:3])}: exit status {process.returncode}")
     return round(peak / 1e6, 1)
-
-
-def _tree(root: int) -> set[int]:
-    parents = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    tree, grown = {root}, True
-    while grown:
-        more = {pid for pid, parent in parents.items() if parent in tree} - tree
-        tree |= more
-        grown = bool(more)
-    return tree
 
 
 def _rss_pages(pid: int) -> int:

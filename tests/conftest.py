@@ -141,6 +141,16 @@ def db(database_url) -> Database:
 
 
 @pytest.fixture
+def archive(database_url) -> Database:
+    """A migrated archive (the queue's tables and the archive's) on each backend in use."""
+    from archive.store import open_archive
+
+    database = open_archive(database_url)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
 def fake_x():
     from tests.fakes.x import FakeX
 

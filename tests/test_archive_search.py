@@ -25,13 +25,6 @@ def post(remote_id: str, text: str, *, days: int = 0, **fields) -> ArchivedPost:
     return ArchivedPost(**values)
 
 
-@pytest.fixture
-def archive(database_url):
-    database = open_archive(database_url)
-    yield database
-    database.engine.dispose()
-
-
 def found(database, query: str, **filters) -> list[str]:
     """The ids a search finds, in the order a listing shows them (newest first unless ranked)."""
     return [p.remote_id for p in query_posts(database, PostFilter(search=query, newest_first=True, **filters))]

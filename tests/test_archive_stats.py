@@ -10,14 +10,13 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
 from archive.cli import main
 from archive.records import ArchivedPost, Link, PostFilter
 from archive.stats import (METRICS, collect, compute, day_starts, period_key, period_of, periods_between)
-from archive.store import open_archive, upsert_posts
+from archive.store import upsert_posts
 from campaign.queue import tables as campaign_tables
 from tests.archive_fixtures import seed_tweets, write_x_zip, x_archive_files
 
@@ -31,13 +30,6 @@ def utc(*parts) -> datetime:
 
 def post(remote_id, at, *, account="teamsaantstuur", kind="post", **fields) -> ArchivedPost:
     return ArchivedPost("x", str(remote_id), account, at, fields.pop("text", f"post {remote_id}"), kind=kind, **fields)
-
-
-@pytest.fixture
-def archive(database_url):
-    database = open_archive(database_url)
-    yield database
-    database.engine.dispose()
 
 
 def store(archive, posts):

@@ -28,13 +28,6 @@ def post(remote_id: str, *, days: int = 0, **fields) -> ArchivedPost:
     return ArchivedPost(**values)
 
 
-@pytest.fixture
-def archive(database_url):
-    database = open_archive(database_url)
-    yield database
-    database.engine.dispose()
-
-
 def all_posts(database, **filters):
     return list(query_posts(database, PostFilter(**filters)))
 

@@ -56,7 +56,23 @@ def as_int(value) -> int | None:
     return int(value)
 
 
-class Prefixed:
+class Replayed:
+    """A binary file object that gives data, then the rest of raw."""
+
+    def __init__(self, data: bytes, raw):
+        self._data, self._raw = data, raw
+
+    def read(self, size: int = -1) -> bytes:
+        if self._data:
+            if size is None or size < 0:
+                data, self._data = self._data + self._raw.read(), b""
+                return data
+            data, self._data = self._data[:size], self._data[size:]
+            return data
+        return self._raw.read(size)
+
+
+class Prefixed(Replayed):
     """A binary file object positioned after an X archive's `window.YTD.<name>.partN = ` prefix."""
 
     PREFIX = re.compile(rb"^\s*window\.YTD\.([A-Za-z0-9_]+)\.part(\d+)\s*=\s*")
@@ -72,38 +88,12 @@ class Prefixed:
             raise ImportFormatError(display, f"holds 'window.YTD.{match.group(1).decode()}', expected "
                                              f"'window.YTD.{expected.split('|')[0]}'")
         self.name = match.group(1).decode()
-        self._buffer = head[match.end():]
-        self._raw = raw
-
-    def read(self, size: int = -1) -> bytes:
-        if self._buffer:
-            if size is None or size < 0:
-                data, self._buffer = self._buffer + self._raw.read(), b""
-                return data
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-            return data
-        return self._raw.read(size)
+        super().__init__(head[match.end():], raw)
 
 
 def too_large(display: str, record: int, limit: int) -> ImportFormatError:
     return ImportFormatError(display, f"is larger than {limit // MB} MB (a record holds at most "
                                       f"{limit // MB} MB of JSON; is this file damaged or hostile?)", record=record)
-
-
-class Replayed:
-    """A binary file object that gives data, then the rest of raw."""
-
-    def __init__(self, data: bytes, raw):
-        self._data, self._raw = data, raw
-
-    def read(self, size: int = -1) -> bytes:
-        if self._data:
-            if size is None or size < 0:
-                data, self._data = self._data + self._raw.read(), b""
-                return data
-            data, self._data = self._data[:size], self._data[size:]
-            return data
-        return self._raw.read(size)
 
 
 class Bounded:
