@@ -139,7 +139,7 @@ class BlueskyPlatform(TimelineReader):
     def _link_card(self, part: OutgoingPart):
         """The post's app.bsky.embed.external, or None: a card that cannot be made (page down,
         thumbnail refused) leaves the post without it, or without the thumbnail."""
-        from campaign.send.platforms.bluesky_card import card_for
+        from campaign.send.platforms.link_cards import card_for
 
         card = card_for(part.text, part.card, deadline=self.card_deadline, proxy=self.card_proxy)
         if card is None:

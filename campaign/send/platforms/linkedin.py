@@ -245,9 +245,9 @@ class LinkedInPlatform(TimelineReader):
 
     def _article(self, part: OutgoingPart, author: str) -> dict | None:
         """The link share: LinkedIn builds no preview for a post made through the API, so the card is
-        made here as for Bluesky (campaign.send.platforms.bluesky_card: by hand, or from the page's
+        made here as for Bluesky (campaign.send.platforms.link_cards: by hand, or from the page's
         Open Graph metadata, never holding the post back). LinkedIn requires a title."""
-        from campaign.send.platforms.bluesky_card import card_for
+        from campaign.send.platforms.link_cards import card_for
 
         card = getattr(part, "card", True)
         found = card_for(part.text, card, deadline=self.card_deadline, proxy=self.card_proxy)

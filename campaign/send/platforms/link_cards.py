@@ -1,6 +1,6 @@
-"""Bluesky link cards: the app view builds no link preview, so a post carries its own
-(`app.bsky.embed.external`), made here at send time from the linked page's Open Graph /
-Twitter-card metadata, or from what posts.yaml sets by hand.
+"""Link cards for platforms that build no link preview themselves, so a post carries its own
+(Bluesky's `app.bsky.embed.external`, LinkedIn's `content.article`), made here at send time from
+the linked page's Open Graph / Twitter-card metadata, or from what posts.yaml sets by hand.
 
 A card is a nicety, never a reason to hold a post back: every failure here (a slow, huge,
 broken or unreachable page, a redirect to anything but http(s), an image too large) means
