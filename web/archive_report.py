@@ -76,7 +76,7 @@ def report_page(request: Request) -> Response:
 def report_export(request: Request) -> Response:
     """One table of the page's numbers as CSV for (Dutch) Excel: ';', a BOM, formula-like cells
     made harmless, long ids kept exact (campaign.csvexcel)."""
-    from archive.commands.stats import csv_table
+    from archive.stats_tables import csv_table
     from campaign.csvexcel import ENCODING, SEPARATOR, write_csv
 
     ws = workspace(request)
