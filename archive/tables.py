@@ -13,6 +13,8 @@ from sqlalchemy import (DDL, JSON, BigInteger, Boolean, CheckConstraint, Column,
 from campaign.queue.tables import UTCDateTime
 
 metadata = MetaData()
+# The engagement metrics (keys of a post's metrics JSON) kept in columns of their own, and those columns.
+METRIC_COLUMNS = {"likes": "like_count", "reposts": "repost_count", "replies": "reply_count", "quotes": "quote_count"}
 
 posts = Table(
     "archive_posts", metadata,
@@ -35,6 +37,9 @@ posts = Table(
     Column("visibility", String(20), nullable=False, server_default="public"),
     # JSON as text, serialised by archive.store itself (once per row, also hashed for idempotence):
     Column("metrics", Text, nullable=False),  # {"likes": 3, …}
+    # Its "likes", "reposts", "replies" and "quotes" as integers (archive.store.rows.metric_count: NULL
+    # when absent or not a whole number), which archive stats sums without parsing the JSON (a0008).
+    *[Column(name, Integer) for name in METRIC_COLUMNS.values()],
     # {"hashtags": [...], "mentions": [...], "links": [[url, expanded, display]], "media": [...]}, and
     # when there is one "warning": the content warning, "reposted": [the reposted post's author, URL]
     # (kept here, not in columns of their own: few posts have them, and every column costs every import).
@@ -74,15 +79,15 @@ _partial_index("ix_archive_posts_edit_chain", ["platform", "edit_chain"], "edit_
 # it narrow (its b-tree entries may not exceed 2.7 kB; it aggregates in parallel scans).
 Index("ix_archive_posts_lower_account_created_at", func.lower(posts.c.account), posts.c.created_at
       ).ddl_if(dialect="postgresql")
-Index("ix_archive_posts_lower_account_created_at", func.lower(posts.c.account), posts.c.created_at,
-      posts.c.deleted_at, posts.c.referenced, posts.c.visibility, posts.c.kind, posts.c.platform, posts.c.account,
-      posts.c.remote_id, posts.c.metrics).ddl_if(dialect="sqlite")
 # archive stats (SQLite) reads every post of a range: this index holds all it reads of them, so no
 # table row is read (a post's raw JSON makes rows large). Only there: PostgreSQL aggregates in
-# parallel scans, and its b-tree entries may not exceed 2.7 kB (a long metrics text would fail an
-# insert). Made by a0004 and given referenced and visibility by a0006, which add those columns.
-Index("ix_archive_posts_stats", posts.c.created_at, posts.c.deleted_at, posts.c.referenced, posts.c.visibility,
-      posts.c.kind, posts.c.platform, posts.c.account, posts.c.remote_id, posts.c.metrics).ddl_if(dialect="sqlite")
+# parallel scans. Made by a0004, given referenced and visibility by a0006, which add those columns,
+# and the engagement counts instead of the metrics JSON by a0008.
+STATS_COLUMNS = [posts.c[name] for name in ("created_at", "deleted_at", "referenced", "visibility", "kind", "platform",
+                                            "account", "remote_id", *METRIC_COLUMNS.values())]
+Index("ix_archive_posts_lower_account_created_at", func.lower(posts.c.account), *STATS_COLUMNS
+      ).ddl_if(dialect="sqlite")
+Index("ix_archive_posts_stats", *STATS_COLUMNS).ddl_if(dialect="sqlite")
 # The few deleted posts, found without reading every post.
 _partial_index("ix_archive_posts_deleted_at", ["deleted_at"], "deleted_at IS NOT NULL")
 

@@ -7,9 +7,11 @@ import io
 import json
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
@@ -166,6 +168,60 @@ def test_kinds_engagement_accounts_and_campaigns(archive):
     assert compute(archive, PostFilter(accounts=("Ander",)), zone=AMS).totals.likes == 7
 
 
+@pytest.mark.parametrize("per_account", [True, False], ids=["read-per-account", "grouped-per-day"])
+def test_accounts_sharing_a_handle_and_many_accounts_are_counted_apart(archive, monkeypatch, per_account):
+    """One handle on two platforms and in two spellings stays three accounts; more accounts than
+    are counted one by one (archive.stats.ACCOUNTS_APART) give the same numbers as a few. SQLite
+    reads a few accounts' days one account at a time when the archive is dense enough
+    (PER_ACCOUNT_DAY), else groups each day's posts: both ways count alike."""
+    from archive import stats
+
+    monkeypatch.setattr(stats, "PER_ACCOUNT_DAY", 0 if per_account else 10 ** 9)
+    day = utc(2015, 3, 2, 10)
+    shared = [post(1, day, metrics={"likes": 1}), post(2, day, account="TeamsAanTStuur", metrics={"likes": 2}),
+              replace(post(3, day, kind="reply", metrics={"likes": 4, "quotes": 1}), platform="mastodon"),
+              post(4, day + timedelta(days=1), metrics={"likes": 8}),
+              post(5, day + timedelta(days=1), kind="repost", metrics={"likes": 80})]
+    many = [post(100 + n, day + timedelta(days=n % 3), account=f"ander{n}", kind="quote" if n % 2 else "post",
+                 metrics={"likes": n, "replies": str(n)}) for n in range(stats.ACCOUNTS_APART + 2)]
+    store(archive, shared)
+    found = {(a.platform, a.account): (a.totals.posts, a.totals.likes, a.totals.quotes, [t.posts for t in a.per_period])
+             for a in compute(archive, period="day", zone=AMS).accounts}
+    assert found == {("x", "teamsaantstuur"): (3, 9, 0, [1, 2]), ("x", "TeamsAanTStuur"): (1, 2, 0, [1, 0]),
+                     ("mastodon", "teamsaantstuur"): (1, 4, 1, [1, 0])}
+    one = compute(archive, PostFilter(accounts=("TEAMSAANTSTUUR",), platform="x"), period="day", zone=AMS)
+    assert {(a.account, a.totals.posts) for a in one.accounts} == {("teamsaantstuur", 3), ("TeamsAanTStuur", 1)}
+    store(archive, many)
+    stats_of_all = compute(archive, period="day", zone=AMS)
+    assert stats_of_all.totals.posts == len(shared) + len(many)
+    assert stats_of_all.totals.likes == 15 + sum(range(stats.ACCOUNTS_APART + 2))
+    assert stats_of_all.totals.replies == sum(range(stats.ACCOUNTS_APART + 2))
+    assert {a.account: a.totals.kinds["quote"] for a in stats_of_all.accounts if a.account.startswith("ander")} == {
+        f"ander{n}": n % 2 for n in range(stats.ACCOUNTS_APART + 2)}
+    few = compute(archive, PostFilter(accounts=("ander1", "@ANDER2")), period="day", zone=AMS)
+    assert [(a.account, a.totals.likes, a.totals.replies, a.per_period[1].posts) for a in few.accounts] == [
+        ("ander1", 1, 1, 0), ("ander2", 2, 2, 1)]
+    assert [p.remote_id for p in few.top_posts] == ["102", "101"]
+
+
+def test_both_ways_of_counting_days_agree_on_a_random_archive(archive, monkeypatch):
+    from archive import stats
+
+    rng = random.Random(15)
+    accounts = ["teamsaantstuur", "gemeenteutrecht", "team@social.example"]
+    store(archive, [post(n, utc(2015, 3, 1) + timedelta(hours=rng.randint(0, 24 * 60)), account=rng.choice(accounts),
+                         kind=rng.choice(["post", "reply", "repost", "quote"]),
+                         metrics={name: rng.randint(0, 40) for name in METRICS if rng.random() < 0.8})
+                    for n in range(400)])
+    found = []
+    for per_account_day in (0, 10 ** 9):
+        monkeypatch.setattr(stats, "PER_ACCOUNT_DAY", per_account_day)
+        found.append([compute(archive, post_filter, period="week", zone=AMS).as_dict(AMS) for post_filter in (
+            PostFilter(), PostFilter(accounts=("gemeenteutrecht",), since=utc(2015, 3, 10), until=utc(2015, 4, 2)),
+            PostFilter(kinds=("post", "quote")))])
+    assert found[0] == found[1]
+
+
 def test_top_posts_by_engagement_match_a_full_sort(archive):
     rng = random.Random(7)
     posts = []
@@ -282,6 +338,14 @@ def test_stats_json_keeps_its_keys_and_adds_new_ones(tmp_path, database_url):
     top = data["top_posts"][0]
     assert top["engagement"] == max(p["engagement"] for p in data["top_posts"])
     assert top["created_at"].endswith("Z") and top["created_local"].endswith(("+01:00", "+02:00"))
+    # Written as json.dumps(indent=2, ensure_ascii=False) writes it, hostile text too
+    from archive.commands.stats import json_text
+
+    assert runner.invoke(main, ["stats", "--db", database_url, "--format", "json"]).stdout == json.dumps(
+        data, ensure_ascii=False, indent=2) + "\n"
+    for text in ("é 🎉 \"q\" \\ \t\n\r\x00\x7f\u2028", "half a pair: \ud83c"):
+        value = {"text": text, "empty": [], "nested": [{}], "none": None}
+        assert json_text(value) == json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def test_stats_csv_is_wide_one_row_per_period(tmp_path, database_url):

@@ -110,6 +110,85 @@ def test_merge_across_sources_refreshes_metrics_and_keeps_both_raws(archive):
     assert get_post(archive, "x", "1").kind == "quote"
 
 
+# Metrics as sources give them, and the integer columns they make (archive.store.rows.metric_count):
+# whole numbers from 0 to 2,147,483,647, as integers or strings of digits; NULL for anything else.
+HOSTILE_METRICS = [
+    ({"likes": 3, "reposts": 0, "replies": "12", "quotes": "0007"}, (3, 0, 12, 7)),
+    ({"likes": True, "reposts": False, "replies": None, "quotes": 2.0}, (None, None, None, None)),
+    ({"likes": -1, "reposts": "-1", "replies": "1e3", "quotes": " 4"}, (None, None, None, None)),
+    ({"likes": 2_147_483_647, "reposts": 2_147_483_648, "replies": "2147483648", "quotes": "00000000001"},
+     (2_147_483_647, None, None, None)),
+    ({"likes": 10 ** 30, "reposts": [1], "replies": {"n": 1}, "quotes": "veel", "views": 900}, (None,) * 4),
+    ({"views": 5, "bookmarks": 1}, (None,) * 4),
+    ({"likes": "٣", "reposts": "", "replies": 1.5}, (None,) * 4),  # an Arabic-Indic digit is no ASCII digit
+]
+
+
+def metric_columns(database) -> dict[str, tuple]:
+    names = ", ".join(tables.METRIC_COLUMNS.values())
+    with database.transaction() as connection:
+        return {remote_id: tuple(values) for remote_id, *values in connection.exec_driver_sql(
+            f"SELECT remote_id, {names} FROM archive_posts")}
+
+
+def test_metric_columns_follow_the_metrics_on_insert_and_merge(archive):
+    upsert_posts(archive, [post(str(n), metrics=metrics) for n, (metrics, _) in enumerate(HOSTILE_METRICS)] +
+                 [post("r", kind="repost", metrics={"likes": 50})], source="x-archive", now=NOW)
+    assert metric_columns(archive) == {**{str(n): counts for n, (_, counts) in enumerate(HOSTILE_METRICS)},
+                                       "r": (50, None, None, None)}  # a repost's metrics are kept (not counted)
+    # A later source with new metrics: merged key by key, the columns follow.
+    upsert_posts(archive, [post("0", metrics={"likes": 9, "quotes": "x"}), post("5", metrics={"replies": 4}),
+                           post("1", metrics={"likes": 6})], source="twarc", now=NOW + timedelta(hours=1))
+    columns = metric_columns(archive)
+    assert columns["0"] == (9, 0, 12, None) and get_post(archive, "x", "0").metrics["quotes"] == "x"
+    assert columns["5"] == (None, None, 4, None) and columns["1"] == (6, None, None, None)
+    # Twice in one call (merged before it is stored), and an edit chain folded into its latest version.
+    upsert_posts(archive, [post("d", metrics={"likes": 1}), post("d", metrics={"reposts": 2}),
+                           post("e1", metrics={"likes": 4}), post("e2", metrics={"likes": 5}, edit_history=("e1",))],
+                 source="twarc", now=NOW)
+    columns = metric_columns(archive)
+    assert columns["d"] == (1, 2, None, None) and columns["e2"] == (5, None, None, None) and "e1" not in columns
+
+
+def test_migration_a0008_fills_the_metric_columns_of_older_archives(database_url):
+    from archive.store import _upgrade
+    from archive.store.rows import dumps, metric_counts
+    from campaign.queue.db import Database
+
+    database = Database(database_url)
+    database.migrate()
+    _upgrade(database, "a0007")
+    with database.transaction(write=True) as connection:  # rows as the store wrote them before a0008
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        connection.exec_driver_sql(
+            "INSERT INTO archive_posts (platform, remote_id, account, created_at, text, kind, metrics, entities, "
+            "edit_history, raw, sources, first_seen_at, last_seen_at) VALUES "
+            f"('x', {marker}, 'teamsaantstuur', '2015-01-27 10:00:00.000000', 'post', {marker}, {marker}, "
+            "'{\"hashtags\":[],\"mentions\":[],\"links\":[],\"media\":[]}', '[]', '{}', '{}', "
+            "'2026-11-27 12:00:00.000000', '2026-11-27 12:00:00.000000')",
+            [(str(n), "repost" if n == 0 else "post", dumps(metrics))
+             for n, (metrics, _) in enumerate(HOSTILE_METRICS + [({}, (None,) * 4)])])
+    database.engine.dispose()
+    archive = open_archive(database_url)  # brings it to the head revision
+    try:
+        columns = metric_columns(archive)
+        for n, (metrics, counts) in enumerate(HOSTILE_METRICS):
+            assert columns[str(n)] == counts == metric_counts(metrics), metrics  # SQL's rule is the store's
+        assert columns[str(len(HOSTILE_METRICS))] == (None,) * 4
+        from archive.stats import compute
+
+        totals = compute(archive).totals  # post 0 is a repost: its metrics are not counted
+        assert (totals.likes, totals.reposts, totals.replies, totals.quotes) == (2_147_483_647, 0, 0, 0)
+        if archive.is_sqlite:  # the stats' covering indexes hold the columns, not the metrics JSON
+            with archive.transaction() as connection:
+                sql = " ".join(sql for (sql,) in connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name IN ('ix_archive_posts_stats', "
+                    "'ix_archive_posts_lower_account_created_at')"))
+            assert sql.count("quote_count") == 2 and "metrics" not in sql
+    finally:
+        archive.engine.dispose()
+
+
 def test_deletion_and_edit_history_survive_later_imports(archive):
     upsert_posts(archive, [post("1", edit_history=("0",))], source="a", now=NOW)
     upsert_posts(archive, [post("1", deleted_at=T0 + timedelta(days=3))], source="b", now=NOW)

@@ -64,6 +64,18 @@ def table_text(stats, zone) -> str:
     return "\n".join(lines)
 
 
+def json_text(value) -> str:
+    """json.dumps(value, ensure_ascii=False, indent=2), by orjson where it can (the same text, in a
+    tenth of the time: with indent the standard library encodes in Python); a text it refuses (a
+    lone surrogate) by the standard library."""
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+
 def _short(text: str, width: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[:width - 1] + "…"
@@ -123,7 +135,7 @@ def command(period, top, format_name, section, excel, zone_name, accounts, since
     finally:
         database.engine.dispose()
     if format_name == "json":
-        click.echo(json.dumps(stats.as_dict(zone), ensure_ascii=False, indent=2))
+        click.echo(json_text(stats.as_dict(zone)))
     elif format_name == "csv":
         header, rows = csv_table(stats, section, zone)
         write_csv(header, rows, excel=excel)

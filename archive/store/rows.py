@@ -65,6 +65,34 @@ def from_utc_text(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=timezone.utc) if value else None
 
 
+LARGEST_COUNT = 2_147_483_647  # what an integer column holds on PostgreSQL too
+
+
+def metric_count(value) -> int | None:
+    """A metric as its integer column keeps it (archive.tables.METRIC_COLUMNS): a whole number from 0 to
+    LARGEST_COUNT, given as an integer or as a string of at most ten digits; None for anything else
+    (absent, true/false, a fraction, a negative or absurd number, text, a list). Migration a0008 fills
+    the columns of older posts by the same rule, written in SQL (tested equal)."""
+    if type(value) is int:
+        count = value
+    elif type(value) is str and 0 < len(value) <= 10 and value.isascii() and value.isdigit():
+        count = int(value)
+    else:
+        return None
+    return count if 0 <= count <= LARGEST_COUNT else None
+
+
+def metric_counts(metrics: dict) -> tuple:
+    """The values of the metric columns (in archive.tables.METRIC_COLUMNS order) of a post's metrics."""
+    values = tuple(map(metrics.get, _METRICS))
+    for value in values:  # nearly always absent or a fitting integer already: taken as they are
+        if value is not None and (type(value) is not int or not 0 <= value <= LARGEST_COUNT):
+            return tuple(map(metric_count, values))
+    return values
+
+
+_METRICS = tuple(t.METRIC_COLUMNS)
+
 
 def record_of_row(row, *, raw: bool = True) -> ArchivedPost:
     entities = json.loads(row["entities"])

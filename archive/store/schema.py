@@ -11,7 +11,7 @@ from campaign.queue.db import Database, alembic_upgrade, database_url
 
 from .. import tables as t
 
-HEAD_REVISION = "a0007"
+HEAD_REVISION = "a0008"
 VERSION_TABLE = "archive_alembic_version"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

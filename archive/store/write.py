@@ -17,7 +17,7 @@ from campaign.queue.db import Database
 
 from .. import tables as t
 from ..records import KINDS, VISIBILITIES, ArchivedPost, ImportNote
-from .rows import BATCH, dumps, from_utc_text, loads, record_of_row, utc_text
+from .rows import BATCH, dumps, from_utc_text, loads, metric_counts, record_of_row, utc_text
 
 
 @dataclass(frozen=True)
@@ -182,11 +182,12 @@ def fold_chain(posts: list[ArchivedPost]) -> ArchivedPost:
 
 # What a source said of a post, in the order prepare() gives it (every column of archive_posts but
 # the three the store keeps itself: sources, first_seen_at, last_seen_at). A new column needs its
-# place here and in _said.
+# place here and in _said. The metric counts come last: they only restate the metrics.
 _SAID_COLUMNS = ["platform", "remote_id", "account", "created_at", "text", "kind", "url", "language", "reply_to_id",
                  "reply_to_account", "conversation_id", "quoted_id", "quoted_url", "reposted_id", "source_app",
                  "visibility", "metrics", "entities",
-                 "edit_history", "versions", "edit_chain", "referenced", "raw", "deleted_at"]
+                 "edit_history", "versions", "edit_chain", "referenced", "raw", "deleted_at",
+                 *t.METRIC_COLUMNS.values()]
 _OWN_COLUMNS = ["sources", "first_seen_at", "last_seen_at"]
 _INSERT_COLUMNS = _SAID_COLUMNS + _OWN_COLUMNS
 _ENTITIES, _RAW = _SAID_COLUMNS.index("entities"), _SAID_COLUMNS.index("raw")
@@ -220,7 +221,8 @@ def _said(r: ArchivedPost, source_key: str) -> tuple:
             r.reply_to_id, r.reply_to_account, r.conversation_id, r.quoted_id, r.quoted_url, r.reposted_id,
             r.source_app, r.visibility, dumps(r.metrics),
             entities, dumps(history) if history else "[]", dumps(r.versions) if r.versions else None,
-            history[0] if history else None, True if r.referenced else None, raw, _said_deleted(r))
+            history[0] if history else None, True if r.referenced else None, raw, _said_deleted(r),
+            *metric_counts(r.metrics))
 
 
 def _digest(said: tuple) -> str:
