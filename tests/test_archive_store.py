@@ -305,3 +305,21 @@ def test_a_new_archive_looks_posts_up_by_id_however_large_it_grows(archive):
                 "SELECT attname, n_distinct FROM pg_stats WHERE tablename = 'archive_posts' "
                 "AND schemaname = current_schema()").all())
             assert statistics["platform"] == 1 and statistics["remote_id"] == -1  # one platform, unique ids
+
+
+def test_every_value_comes_back_as_it_was_written(archive):
+    """What the bulk path writes (COPY in binary form on PostgreSQL) reads back unchanged: text with
+    the characters a text-format COPY escapes, times to the microsecond, flags, counts, nothing."""
+    text = "tab\there, a line\nbreak, back\\slash, \\N, \\.\r, café 🎉"
+    record = post("1", created_at=datetime(2015, 1, 27, 10, 0, 0, 123456, tzinfo=timezone.utc), text=text,
+                  kind="reply", url=None, language="nl", reply_to_id="0", reply_to_account="deboerleo",
+                  metrics={"likes": 2_147_483_647, "reposts": 0}, hashtags=("Tab\tTag",), mentions=("a\\b",),
+                  links=(Link("https://t.co/a", "https://example.org/\\N", None),),
+                  deleted_at=datetime(2024, 1, 1, 10, 0, 0, 999999, tzinfo=timezone.utc), referenced=True,
+                  raw={"full_text": text})
+    upsert_posts(archive, [record], source="x-archive", now=NOW + timedelta(microseconds=1))
+    assert get_post(archive, "x", "1") == record
+    assert post_times(archive, "x", "1") == (NOW + timedelta(microseconds=1),) * 2
+    for name, value in {"search": "cafe", "hashtag": "tab\ttag"}.items():  # the search column, the child rows
+        assert [p.remote_id for p in all_posts(archive, include_deleted=True, include_referenced=True,
+                                               **{name: value})] == ["1"], name

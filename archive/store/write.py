@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from itertools import chain, islice
 from typing import Callable, Iterable, Iterator
 
 import orjson
-from sqlalchemy import or_, select, update
+from sqlalchemy import BigInteger, or_, select, update
 
 from campaign.queue.db import Database
 
@@ -289,8 +290,8 @@ def _record_of(said: tuple) -> ArchivedPost:
 
 def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None:
     """Pre-converted tuples inserted in bulk (no per-row SQLAlchemy processing): COPY on
-    PostgreSQL (psycopg's copy, rows of the batch's posts known to be new: the statement checks
-    nothing per row; an executemany cost four times the time); on SQLite one INSERT of many
+    PostgreSQL (psycopg's copy in binary form, _copy_binary; rows of the batch's posts known to be
+    new: the statement checks nothing per row; an executemany cost four times the time); on SQLite one INSERT of many
     VALUES rows per batch. There the search index's trigger (archive.tables.SEARCH_DDL) then adds
     the whole batch to FTS5's memory at once: row by row (an executemany), FTS5 writes each post
     out as a segment of its own when the next statement begins, and indexing cost four times as
@@ -298,10 +299,7 @@ def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None
     if not rows:
         return
     if connection.dialect.name == "postgresql":
-        with connection.connection.driver_connection.cursor() as cursor, \
-                cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_binary(connection.connection.driver_connection, table, names, rows)
         return
     marker = _marker(connection)
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
@@ -313,6 +311,52 @@ def _insert_many(connection, table, names: list[str], rows: list[tuple]) -> None
     for start in range(0, len(rows), step):
         chunk = rows[start:start + step]
         connection.exec_driver_sql(sql + ", ".join([one] * len(chunk)), tuple(chain.from_iterable(chunk)))
+
+
+def _copy_binary(driver, table, names: list[str], rows: list[tuple]) -> None:
+    """COPY rows into table in PostgreSQL's binary form. The server, whose CPU bounds the import
+    (its backend is busy most of the import's wall time), then takes each value as it comes: no
+    text to unescape, no time to parse. Measured on the 100,000-tweet X archive (medians of
+    alternating runs): the server's CPU 6.9 → 6.1 s, the command's 6.3 → 5.7 s. Each value must be
+    of its column's exact type: the UTC text of a time (utc_text) is sent as the datetime it names."""
+    types, times = _binary_types(table, tuple(names))
+    with driver.cursor() as cursor, \
+            cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        write = copy.write_row
+        if not times:
+            for row in rows:
+                write(row)
+        else:
+            parse = datetime.fromisoformat
+            for row in rows:
+                values = list(row)
+                for position in times:
+                    if values[position] is not None:
+                        values[position] = parse(values[position])
+                write(values)
+
+
+@lru_cache
+def _binary_types(table, names: tuple[str, ...]) -> tuple[list[str], tuple[int, ...]]:
+    """The PostgreSQL types of table's columns names as binary COPY sends them (String and Text
+    alike as text: varchar takes text's binary form), and the positions of the times among them."""
+    types = []
+    for name in names:
+        kind = table.c[name].type
+        kind = getattr(kind, "impl_instance", kind)  # UTCDateTime: the DateTime it is stored as
+        python = kind.python_type
+        if python is datetime and not kind.timezone:  # UTC without its zone, as utc_text writes it
+            types.append("timestamp")
+        elif python is bool:
+            types.append("bool")
+        elif python is int:
+            types.append("int8" if isinstance(kind, BigInteger) else "int4")
+        elif python is str:
+            types.append("text")
+        else:
+            raise TypeError(f"{table.name}.{name}: no binary COPY form for {kind!r}")
+    return types, tuple(position for position, kind in enumerate(types) if kind == "timestamp")
 
 
 def _sqlite_variables(connection) -> int:
