@@ -69,6 +69,19 @@ class ArchivedPost:
     # back from the store, our JSONL export): stored as it is, keeping each source's name. The
     # same JSON as raw, so left out of comparisons.
     raw_sources: dict | None = field(default=None, compare=False)
+    # An importer's digest of what its source gave for this post (e.g. the tweet's JSON), stored in
+    # the post's sources: importing the same input again is then recognised before it is mapped
+    # (SeenAgain). None: the store digests the mapped record instead.
+    source_digest: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SeenAgain:
+    """A post an importer found stored with the same source digest (ArchivedPost.source_digest): it
+    yields this instead of the record, and the store only notes that the post was seen again."""
+
+    platform: str
+    remote_id: str
 
 
 @dataclass(frozen=True)

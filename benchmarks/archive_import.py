@@ -14,6 +14,13 @@ the RSS of all the command's processes together every 20 ms (Linux /proc), and t
 checked against that sum.
 Goals: import >= 25,000 tweets/s and <= 150 MB (all processes), re-import <= 1.5 s of CPU (issue 19);
 CSV export >= 50,000 rows/s.
+--peer-twitter-to-sqlite PATH also compares, in alternating runs, with twitter-to-sqlite 0.22 (PATH:
+its executable, e.g. from `pip install twitter-to-sqlite==0.22` in a venv of its own): both import
+the same archive as one data/tweet.js (the only name that version reads) into a new SQLite file.
+Goals (issue 19): our CPU <= 0.3x the peer's, our wall time <= 0.2x (five times as fast).
+--other-formats also imports a twarc2 JSONL file (pages of 100 API v2 tweets with their users) and a
+Mastodon outbox.json of as many records, and reports the CPU per record of each beside the X
+archive's (issue 19: the same budget).
 --import-postgres also imports the archive into PostgreSQL (a database of its own on
 CAMPAIGN_BENCH_POSTGRES's server, made anew for each run) three ways: as the archive is, without
 the search index's GIN index, and without the search column (its tsvector) at all: what the
@@ -59,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("archive_import")
     group.add_argument("--tweets", type=int, default=DEFAULT_TWEETS, metavar="N",
                        help=f"tweets in the generated archive [default: {DEFAULT_TWEETS:,}]")
+    group.add_argument("--peer-twitter-to-sqlite", metavar="PATH",
+                       help="also compare with twitter-to-sqlite (its executable), alternating runs")
+    group.add_argument("--other-formats", action="store_true",
+                       help="also time twarc2 JSONL and Mastodon outbox imports of as many records (CPU per record)")
     group.add_argument("--import-postgres", action="store_true",
                        help="also import into PostgreSQL, with and without the search index (CAMPAIGN_BENCH_POSTGRES)")
 
@@ -211,6 +222,60 @@ def tweet(n: int) -> dict:
     return item
 
 
+def write_twarc(path: Path, count: int) -> Path:
+    """A twarc2 JSONL file of count API v2 tweets of the same texts as tweet(n), 100 to a page."""
+    user = {"id": "2950000000", "username": "teamsaantstuur", "name": "Teams aan het stuur"}
+    with open(path, "w", encoding="utf-8") as out:
+        for start in range(0, count, 100):
+            page = []
+            for n in range(start, min(count, start + 100)):
+                legacy = tweet(n)
+                item = {"id": legacy["id_str"], "text": legacy["full_text"], "author_id": user["id"],
+                        "conversation_id": legacy["id_str"], "lang": "nl", "edit_history_tweet_ids": [legacy["id_str"]],
+                        "created_at": (T0 + timedelta(minutes=37 * n)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                        "public_metrics": {"retweet_count": n % 5, "reply_count": n % 3, "like_count": n % 17,
+                                           "quote_count": 0, "impression_count": n % 1000},
+                        "entities": {"hashtags": [{"start": 0, "end": 5, "tag": h["text"]}
+                                                  for h in legacy["entities"]["hashtags"]],
+                                     "mentions": [{"start": 0, "end": 5, "username": m["screen_name"]}
+                                                  for m in legacy["entities"]["user_mentions"]],
+                                     "urls": [{"start": 20, "end": 43, "url": u["url"], "expanded_url": u["expanded_url"],
+                                               "display_url": u["display_url"]} for u in legacy["entities"]["urls"]]}}
+                page.append(item)
+            out.write(json.dumps({"data": page, "includes": {"users": [user]},
+                                  "meta": {"result_count": len(page)},
+                                  "__twarc": {"version": "2.14.0", "retrieved_at": "2024-03-01T09:00:00+00:00"}},
+                                 ensure_ascii=False) + "\n")
+    return path
+
+
+def write_outbox(path: Path, count: int) -> Path:
+    """A Mastodon outbox.json of count public Create activities (HTML content, hashtags, mentions, links)."""
+    actor = "https://social.example/users/teamsaantstuur"
+    public = "https://www.w3.org/ns/activitystreams#Public"
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps({"@context": "https://www.w3.org/ns/activitystreams", "id": actor + "/outbox",
+                              "type": "OrderedCollection", "totalItems": count})[:-1] + ', "orderedItems": [')
+        for n in range(count):
+            legacy = tweet(n)
+            status = f"{actor}/statuses/{110_000_000_000_000_000 + n}"
+            tags = [{"type": "Hashtag", "href": f"https://social.example/tags/{h['text']}", "name": "#" + h["text"]}
+                    for h in legacy["entities"]["hashtags"]]
+            links = "".join(f' <a href="{u["expanded_url"]}" rel="nofollow noopener" target="_blank">'
+                            f'{u["display_url"]}</a>' for u in legacy["entities"]["urls"])
+            note = {"id": status, "type": "Note", "summary": None, "inReplyTo": None,
+                    "published": (T0 + timedelta(minutes=37 * n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "url": f"https://social.example/@teamsaantstuur/{110_000_000_000_000_000 + n}",
+                    "attributedTo": actor, "to": [public], "cc": [actor + "/followers"],
+                    "content": f"<p>{legacy['full_text']}{links}</p>", "contentMap": {"nl": f"<p>{legacy['full_text']}</p>"},
+                    "attachment": [], "tag": tags, "conversation": f"tag:social.example,2024:objectId={n}:objectType=Conversation"}
+            activity = {"id": status + "/activity", "type": "Create", "actor": actor, "published": note["published"],
+                        "to": [public], "cc": [actor + "/followers"], "object": note}
+            out.write(("," if n else "") + json.dumps(activity, ensure_ascii=False))
+        out.write("]}")
+    return path
+
+
 def write_archive(path: Path, count: int, *, part_size: int = 50_000) -> None:
     """A zip like X's, written tweet by tweet (the generator's memory stays small too)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
@@ -233,6 +298,51 @@ def write_archive(path: Path, count: int, *, part_size: int = 50_000) -> None:
             "tweets": {"files": parts},
             "deletedTweets": {"files": [{"fileName": "data/deleted-tweets.js", "globalName": "YTD.deleted_tweets.part0",
                                          "count": "100"}]}}}, indent=2))
+
+
+def _peer_comparison(archive: str, peer: str, zip_path: Path, folder: Path, env: dict,
+                     repeat: int) -> tuple[dict, dict, list]:
+    """Ours and twitter-to-sqlite on the same tweets (one data/tweet.js), alternating, new files each run."""
+    data = folder / "peer" / "data"
+    data.mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as archive_zip, open(data / "tweet.js", "wb") as out:
+        out.write(b"window.YTD.tweet.part0 = [")
+        for index, name in enumerate(n for n in sorted(archive_zip.namelist(), key=_part_order)
+                                     if n.startswith("data/tweets")):
+            body = archive_zip.read(name)
+            out.write((b"," if index else b"") + body[body.index(b"[") + 1:body.rindex(b"]")])
+        out.write(b"]")
+        (data / "account.js").write_bytes(archive_zip.read("data/account.js"))
+    theirs_db, ours_db = folder / "peer.db", folder / "ours.db"
+    runs: dict[str, list[dict]] = {"twitter-to-sqlite import": [], "archive import (same tweet.js)": []}
+    for round_ in range(repeat):
+        _say(f"against twitter-to-sqlite, round {round_ + 1}/{repeat}")
+        for path in folder.glob("peer.db*"):
+            path.unlink()
+        runs["twitter-to-sqlite import"].append(measure_command([peer, "import", str(theirs_db), str(data / "tweet.js")],
+                                                                folder, env))
+        for path in folder.glob("ours.db*"):
+            path.unlink()
+        runs["archive import (same tweet.js)"].append(measure_command(
+            [archive, "import", str(data / "tweet.js"), "--db", str(ours_db), "--no-progress"], folder, env))
+    timings = {label: {"median": statistics.median(f["wall"] for f in figures),
+                       "min": min(f["wall"] for f in figures),
+                       "cpu_median": statistics.median(f["cpu"] for f in figures),
+                       "runs": [round(f["wall"], 3) for f in figures], "cpu_runs": [round(f["cpu"], 3) for f in figures]}
+               for label, figures in runs.items()}
+    theirs, ours = timings["twitter-to-sqlite import"], timings["archive import (same tweet.js)"]
+    cpu_ratio, wall_ratio = ours["cpu_median"] / theirs["cpu_median"], ours["median"] / theirs["median"]
+    info = {"twitter-to-sqlite CPU / wall (medians)": f"{theirs['cpu_median']:.2f} s / {theirs['median']:.2f} s, "
+                                                      f"peak RSS {max(f['maxrss_kib'] for f in runs['twitter-to-sqlite import']) / 1024:.0f} MB",
+            "ours on the same tweet.js, CPU / wall": f"{ours['cpu_median']:.2f} s / {ours['median']:.2f} s"}
+    goals = [Goal("import CPU / twitter-to-sqlite's (medians)", round(cpu_ratio, 3), 0.3, "x"),
+             Goal("import wall time / twitter-to-sqlite's (medians)", round(wall_ratio, 3), 0.2, "x")]
+    return timings, info, goals
+
+
+def _part_order(name: str) -> tuple[int, str]:
+    digits = "".join(c for c in name.rsplit("/", 1)[-1] if c.isdigit())
+    return (int(digits) if digits else 0, name)
 
 
 def measure_command(argv: list[str], cwd: Path, env: dict, *, expect: int = 0) -> dict:
@@ -338,6 +448,30 @@ def run(args: argparse.Namespace) -> dict:
             Goal("csv export peak RSS, all processes", tree_rss["export csv"], 200, " MB"),
         ]
         timings = {label: {k: v for k, v in t.items() if k != "peak_rss_mb"} for label, t in results.items()}
+        if getattr(args, "other_formats", False):
+            per_record = {"X archive": results["import (new database)"]["cpu_median"] / (count + 100)}
+            for label, path in (("twarc2 JSONL", write_twarc(folder / "twarc.jsonl", count)),
+                                ("Mastodon outbox", write_outbox(folder / "outbox.json", count))):
+                figures = []
+                for _ in range(repeat):
+                    for old in folder.glob("other.db*"):
+                        old.unlink()
+                    figures.append(measure_command([archive, "import", str(path), "--db", str(folder / "other.db"),
+                                                    "--no-progress"], folder, env))
+                cpu = statistics.median(f["cpu"] for f in figures)
+                timings[f"import {label}"] = {"median": statistics.median(f["wall"] for f in figures),
+                                              "min": min(f["wall"] for f in figures), "cpu_median": cpu,
+                                              "runs": [round(f["wall"], 3) for f in figures],
+                                              "cpu_runs": [round(f["cpu"], 3) for f in figures]}
+                per_record[label] = cpu / count
+            for label, seconds in per_record.items():
+                info[f"CPU per record, {label}"] = f"{seconds * 1e6:.0f} µs"
+        peer = getattr(args, "peer_twitter_to_sqlite", None)
+        if peer:
+            more, more_info, more_goals = _peer_comparison(archive, peer, zip_path, folder, env, max(3, repeat))
+            timings.update(more)
+            info.update(more_info)
+            goals.extend(more_goals)
         if getattr(args, "import_postgres", False):
             more, more_info, share = _postgres_imports(archive, zip_path, folder, env, repeat)
             timings.update(more)

@@ -209,6 +209,27 @@ def test_reimport_is_idempotent_and_a_fresher_archive_merges(tmp_path, database_
     database.engine.dispose()
 
 
+def test_a_reimport_passes_over_unchanged_tweets_until_the_mapping_changes(tmp_path, database_url, monkeypatch):
+    from sqlalchemy import update
+
+    from archive import tables
+
+    zip_path = write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))
+    assert "7 new" in run("import", zip_path, "--db", database_url).output
+    first_id = seed_tweets()[0]["id_str"]
+    database = open_archive(database_url)
+    with database.transaction(write=True) as connection:  # as an older version's mapping might have stored it
+        connection.execute(update(tables.posts).where(tables.posts.c.remote_id == first_id).values(text="older"))
+    again = run("import", zip_path, "--db", database_url)
+    assert "0 new, 0 updated, 7 unchanged" in again.output
+    assert get_post(database, "x", first_id).text == "older"  # the same tweet, the same mapping: not mapped again
+    monkeypatch.setattr(x_archive, "_MAPPING_CODE", b"a mapping that has changed since")
+    third = run("import", zip_path, "--db", database_url)
+    assert "0 new, 1 updated, 6 unchanged" in third.output
+    assert get_post(database, "x", first_id).text == x_archive.post_from_tweet(seed_tweets()[0], ACCOUNT).text
+    database.engine.dispose()
+
+
 # -- twarc2 ------------------------------------------------------------------------------
 
 def _v2(tweet_id, text, **extra):
@@ -322,6 +343,41 @@ def test_mastodon_outbox_in_a_zip(tmp_path):
     assert (posts["113"].kind, posts["113"].reposted_id) == ("repost", "https://other.example/users/leo/statuses/5")
 
 
+# An outbox is read a chunk at a time when orderedItems is its last member (as Mastodon writes it),
+# by ijson otherwise: every layout, however it is cut, gives the same posts.
+@pytest.mark.parametrize("layout", ["mastodon", "items first", "nested decoy", "indented"])
+@pytest.mark.parametrize("chunk", [150, 1024 * 1024])
+def test_mastodon_outbox_reads_the_same_whatever_its_layout_and_however_it_is_cut(tmp_path, monkeypatch, layout,
+                                                                                   chunk):
+    import archive.importers
+
+    monkeypatch.setattr(archive.importers, "SCAN_CHUNK", chunk)
+    items = [_note(str(200 + n), f'<p>bericht {n} ], "orderedItems": [ }}, {{"id": </p>') for n in range(30)]
+    items[7] = _direct_message("207")
+    head = {"@context": ["https://www.w3.org/ns/activitystreams", {"orderedItems": {"@container": "@list"}}],
+            "id": "outbox.json", "type": "OrderedCollection", "totalItems": len(items)}
+    if layout == "items first":
+        outbox = {"orderedItems": items, **head}
+    elif layout == "nested decoy":
+        outbox = {**head, "first": {"orderedItems": [_note("999", "<p>niet van ons</p>")]}, "orderedItems": items}
+    else:
+        outbox = {**head, "orderedItems": items}
+    path = tmp_path / "outbox.json"
+    path.write_text(json.dumps(outbox, indent=2 if layout == "indented" else None), encoding="utf-8")
+    posts = list(mastodon_outbox.iter_posts(path))
+    assert [p.remote_id for p in posts] == [str(200 + n) for n in range(30) if n != 7]
+    assert posts[0].text == 'bericht 0 ], "orderedItems": [ }, {"id":'
+
+
+def test_a_broken_activity_in_an_outbox_is_named_by_its_number(tmp_path):
+    items = [_note(str(300 + n), f"<p>{n}</p>") for n in range(40)]
+    text = json.dumps({"type": "OrderedCollection", "orderedItems": items})
+    broken = text.index('"<p>25</p>"')
+    (tmp_path / "outbox.json").write_text(text[:broken] + '"<p>25</p>",,' + text[broken + len('"<p>25</p>",'):])
+    with pytest.raises(ImportFormatError, match=r"record 26: is not valid JSON"):
+        list(mastodon_outbox.iter_posts(tmp_path / "outbox.json"))
+
+
 def test_mastodon_html_paragraphs_are_a_blank_line_and_br_a_line_break():
     from campaign.spec.text import html_to_text
 
@@ -407,13 +463,19 @@ def test_import_command_reads_several_files_and_keeps_earlier_ones_on_failure(tm
 # -- reading in a child process ---------------------------------------------------------------
 
 def test_one_cpu_imports_in_process_with_the_same_result(tmp_path, monkeypatch):
+    import gc
+
     monkeypatch.setattr("os.cpu_count", lambda: 1)
+    collector = gc.get_threshold()
     zip_path = write_x_zip(tmp_path / "a.zip", x_archive_files(seed_tweets()))
     assert "7 new, 0 updated, 0 unchanged" in run("import", zip_path, "--db", tmp_path / "a.db").output
     assert "0 new, 0 updated, 7 unchanged" in run("import", zip_path, "--db", tmp_path / "a.db").output
     broken = write_x_zip(tmp_path / "b.zip", {**x_archive_files(seed_tweets()), "data/tweets.js": "["})
     result = run("import", broken, "--db", tmp_path / "a.db")
     assert result.exit_code == 2 and "b.zip:data/tweets.js" in result.output
+    # The import runs the garbage collector rarely (archive.pipelines.fewer_collections); a process
+    # that imports in-process (the workspace, one CPU) gets its own settings back, whatever happened.
+    assert gc.get_threshold() == collector and gc.get_freeze_count() == 0
 
 
 def _numbers(count, fail_at=None):

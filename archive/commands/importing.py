@@ -74,15 +74,18 @@ def command(paths, format_name, account, referenced, progress, db_url, posts_fil
     \b
         archive import twitter-2024-01-01.zip mastodon-export.zip
     """
+    from campaign.queue.db import database_url
+
     show = sys.stderr.isatty() if progress is None else progress
-    # The first file is read while SQLAlchemy loads and the database opens (and migrates).
+    url = database_url(db_url, resolve_posts_file(posts_file))
+    # The first file is read while the database opens (and migrates).
     # A Bluesky repository without --account needs the database (its DID's handle) first.
     first = None if needs_database(paths[0], format_name=format_name, account=account) else \
-        start_import(paths[0], format_name=format_name, account=account, referenced=referenced)
+        start_import(paths[0], format_name=format_name, account=account, referenced=referenced, db_url=url)
     try:
         from archive.store import open_archive
 
-        database = open_archive(db_url, posts_file=resolve_posts_file(posts_file))
+        database = open_archive(url)
     except BaseException:
         if first is not None:
             first[1].close()

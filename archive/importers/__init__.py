@@ -182,60 +182,61 @@ def first_json_line(path: Path, *, limit: int) -> object:
 
 SCAN_CHUNK = 256 * 1024  # read per step by array_items: a few hundred tweets, parsed at once
 _FIRST_KEY = re.compile(rb'\s*\[\s*\{\s*("(?:[^"\\]|\\.)*")\s*:')
+_BEFORE_KEY = re.compile(rb"\}\s*,\s*\{\s*\Z")  # what comes before the first key of an element not the first
+_BEFORE_KEY_REACH = 256  # bytes of whitespace looked at between "}" and the key
 
 
-def array_items(raw, display: str) -> Iterator[object]:
+def array_items(raw, display: str, *, last_member: bool = False) -> Iterator[object]:
     """The elements of the JSON array that raw (a binary file object) holds, e.g. an X archive's
     tweets.js after its prefix, with memory bounded whatever the array's size: at most
     SCAN_CHUNK plus one record (MAX_RECORD) of bytes, and the elements of one chunk.
+    last_member: the array is the last member of an object (a Mastodon outbox's orderedItems), so
+    a "}" closes the input after it.
 
-    Fast path: each chunk is cut after the last element of it and parsed at once by orjson (half
-    the CPU of ijson's C backend with `items` and use_float: 0.4 s against 0.75 s per 100,000
-    tweets of X's layout, measured). The cuts are found, without scanning every
-    byte in Python, where an element closes and the next opens with the first element's first
-    key (`}, {"tweet" :`); orjson then checks each cut, since it parses only a whole array of
-    whole elements. Anything else (a cut it refuses, a record over MAX_RECORD, broken JSON, an
-    array that is not of objects) hands the rest of the input from the first element not yet
-    given to ijson, which gives the same elements and raises (ijson.JSONError, or
-    ImportFormatError for a record too large) naming the same record number as it would have
+    Fast path: each chunk is cut after the last element that ends in it and parsed at once by
+    orjson (half the CPU of ijson's C backend with `items` and use_float: 0.4 s against 0.75 s
+    per 100,000 tweets of X's layout, measured). The cut is found from the end, without
+    scanning the chunk in Python: where an element closes and the next opens with the first
+    element's first key (`}, {"tweet" :`); orjson then checks the cut, since it parses only a
+    whole array of whole elements. Anything else (a cut it refuses, a record over MAX_RECORD,
+    broken JSON, an array that is not of objects) hands the rest of the input from the first
+    element not yet given to ijson, which gives the same elements and raises (ijson.JSONError,
+    or ImportFormatError for a record too large) naming the same record number as it would have
     from the start."""
+    closing = b"}" if last_member else b""
     read, number = 0, 0
     buffer = raw.read(SCAN_CHUNK)
     read += len(buffer)
     first = _FIRST_KEY.match(buffer)
     if first is None:  # not an array of objects, or an empty one, or a huge first key
-        yield from _ijson_items(Replayed(buffer, raw), display, 0, read - len(buffer))
+        yield from _ijson_items(Replayed(buffer, raw), display, 0, read - len(buffer), closing)
         return
-    boundary = re.compile(rb"\}\s*,\s*(?=\{\s*" + re.escape(first.group(1)) + rb"\s*:)")
+    key = first.group(1)
     position = buffer.index(b"{")
     end = False
     while True:
-        starts = [position]
-        cuts = []
-        for match in boundary.finditer(buffer, position):
-            cuts.append(match.start() + 1)
-            starts.append(match.end())
         if end:
-            cuts.append(len(buffer))
-            starts.append(len(buffer))
-        sizes_ok = max(b - a for a, b in zip(starts, starts[1:])) <= MAX_RECORD if cuts else \
-            len(buffer) - position <= MAX_RECORD
+            cut, after = _array_end(buffer, closing), len(buffer)
+        else:
+            cut, after = _last_cut(buffer, position, key)
         items = None
-        if sizes_ok and cuts:
+        # Every element after the first lies within the last chunk read (SCAN_CHUNK <= MAX_RECORD);
+        # only the first, carried over from earlier chunks, can be too large.
+        if cut is not None and (len(buffer) - position <= MAX_RECORD or _first_fits(buffer, position, key)):
             try:  # at the end the array's own "]" closes it
-                items = orjson.loads(b"[" + buffer[position:cuts[-1]] + (b"" if end else b"]"))
+                items = orjson.loads(b"[" + buffer[position:cut] + (b"" if end else b"]"))
             except orjson.JSONDecodeError:
                 items = None
-        if (cuts and items is None) or not sizes_ok:
+        if items is None and (cut is not None or end or len(buffer) - position > MAX_RECORD):
             yield from _ijson_items(Replayed(b"[" + buffer[position:], raw), display, number,
-                                    read - (len(buffer) - position))
+                                    read - (len(buffer) - position), closing)
             return
         if items is not None:
             number += len(items)
             yield from items
             if end:
                 return
-            position = starts[-1]
+            position = after
         data = raw.read(SCAN_CHUNK)
         read += len(data)
         if read > MAX_MEMBER:
@@ -245,11 +246,43 @@ def array_items(raw, display: str) -> Iterator[object]:
         end = not data
 
 
-def _ijson_items(raw, display: str, number: int, already: int) -> Iterator[object]:
-    """array_items' slow path: ijson from the element after number, records as there."""
-    stream = Bounded(raw, display, total=MAX_MEMBER - already)
+def _array_end(buffer: bytes, closing: bytes) -> int | None:
+    """Where the array ends in its last bytes (just after its "]"), before what closes the rest
+    (closing, whitespace around it); None when the bytes end otherwise (ijson then says how)."""
+    if not closing:
+        return len(buffer)
+    end = len(buffer.rstrip())
+    if not buffer[:end].endswith(closing):
+        return None
+    end = len(buffer[:end - len(closing)].rstrip())
+    return end if buffer[:end].endswith(b"]") else None
+
+
+def _last_cut(buffer: bytes, start: int, key: bytes) -> tuple[int | None, int]:
+    """(end, next start) of the last element of buffer[start:] that another one follows, found
+    by the next one's first key (key, quoted); (None, 0) when there is none."""
+    limit = len(buffer)
+    while (at := buffer.rfind(key, start, limit)) > start:
+        before = _BEFORE_KEY.search(buffer, max(start, at - _BEFORE_KEY_REACH), at)
+        if before is not None:
+            return before.start() + 1, buffer.rindex(b"{", before.start(), at)
+        limit = at + len(key) - 1
+    return None, 0
+
+
+def _first_fits(buffer: bytes, start: int, key: bytes) -> bool:
+    """Whether the first element of buffer[start:] ends within MAX_RECORD bytes (seen from the
+    element after it)."""
+    following = re.compile(rb"\}\s*,\s*\{\s*" + re.escape(key)).search(buffer, start, start + MAX_RECORD + 2)
+    return following is not None
+
+
+def _ijson_items(raw, display: str, number: int, already: int, closing: bytes = b"") -> Iterator[object]:
+    """array_items' slow path: ijson from the element after number, records as there. With a
+    closing "}", the array is read as the member of an object that it is ({"items": [...]})."""
+    stream = Bounded(Replayed(b'{"items":', raw) if closing else raw, display, total=MAX_MEMBER - already)
     stream.mark(number)
-    for item in ijson.items(stream, "item", use_float=True):
+    for item in ijson.items(stream, "items.item" if closing else "item", use_float=True):
         number += 1
         stream.mark(number)
         yield item

@@ -12,18 +12,21 @@ larger than MAX_RECORD bytes.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import ijson
+import orjson
 
 from ..errors import ImportFormatError
-from ..records import ArchivedPost
+from ..records import ArchivedPost, SeenAgain
 from ..sources.x import archive_record
 from . import Bounded, Prefixed, array_items, check_member
 
@@ -129,11 +132,16 @@ def count(path: Path | str) -> int | None:
     return sum(counts) if counts else None
 
 
-def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[ArchivedPost]:
-    """Every post of the archive at path (tweets, then deleted tweets marked deleted).
+def iter_posts(path: Path | str, *, account: str | None = None,
+               stored: Callable[[str, list[str]], dict[str, str]] | None = None) -> Iterator[ArchivedPost | SeenAgain]:
+    """Every post of the archive at path (tweets, then deleted tweets marked deleted), each with its
+    source_digest (of the tweet as the file gives it, the account and the mapping's own code).
 
     account: the handle, when the archive has no account.js (e.g. a lone tweets.js); where account.js
     names another account, that is an error.
+    stored: the digests the archive holds of tweets of this source (archive.store.known), asked a
+    group of ids at a time: a tweet stored with the same digest is not mapped again but given as
+    SeenAgain (so a re-import of an archive costs little more than reading it).
     Raises ImportFormatError (file and record number) on anything it cannot read.
     """
     path = Path(path)
@@ -152,7 +160,7 @@ def iter_posts(path: Path | str, *, account: str | None = None) -> Iterator[Arch
             raise ImportFormatError(str(path), "has no account.js naming the account; pass the account's handle "
                                                "(archive import --account NAME)")
         for name in files:
-            yield from _read(container, name, handle.lstrip("@"))
+            yield from _read(container, name, handle.lstrip("@"), stored)
 
 
 def _account(container: _Container) -> str | None:
@@ -173,27 +181,82 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _read(container: _Container, name: str, account: str) -> Iterator[ArchivedPost]:
+LOOKUP = 1000  # tweets whose stored digests are asked for at once
+
+
+def _read(container: _Container, name: str, account: str, stored=None) -> Iterator[ArchivedPost | SeenAgain]:
     display = container.display(name)
     number = 0
     try:
         with container.open(name) as raw:
             prefixed = Prefixed(raw, display, expected="tweets|tweet|deleted_tweets|deleted_tweet")
             deleted = prefixed.name.startswith("deleted")
-            for number, item in enumerate(array_items(prefixed, display), 1):
-                tweet = item.get("tweet", item) if isinstance(item, dict) else None
-                if not isinstance(tweet, dict):
-                    raise ImportFormatError(display, "is not a tweet object", record=number)
-                try:
-                    yield archive_record(tweet, account, deleted=deleted)
-                except (KeyError, ValueError, TypeError, AttributeError) as error:
-                    raise ImportFormatError(display, f"cannot be read ({type(error).__name__}: {error})",
-                                            record=number) from None
+            context = _digest_context(account, deleted)
+            items = array_items(prefixed, display)
+            while True:
+                tweets = []
+                for item in islice(items, LOOKUP):
+                    number += 1
+                    tweet = item.get("tweet", item) if isinstance(item, dict) else None
+                    if not isinstance(tweet, dict):
+                        raise ImportFormatError(display, "is not a tweet object", record=number)
+                    tweets.append(tweet)
+                if not tweets:
+                    break
+                ids = [str(tweet.get("id_str") or tweet.get("id")) for tweet in tweets]
+                known = stored("x", ids) if stored else {}
+                for offset, (remote_id, tweet) in enumerate(zip(ids, tweets), number - len(tweets) + 1):
+                    digest = _source_digest(context, tweet)
+                    if known and digest is not None and known.get(remote_id) == digest:
+                        yield SeenAgain("x", remote_id)
+                        continue
+                    try:
+                        post = archive_record(tweet, account, deleted=deleted)
+                    except (KeyError, ValueError, TypeError, AttributeError) as error:
+                        raise ImportFormatError(display, f"cannot be read ({type(error).__name__}: {error})",
+                                                record=offset) from None
+                    post.source_digest = digest
+                    yield post
     except ijson.JSONError as error:
         raise ImportFormatError(display, f"is not valid JSON: {_first_line(error)} "
                                          "(truncated or damaged?)", record=number + 1) from None
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise ImportFormatError(display, f"cannot be read after record {number}: {_first_line(error)}") from None
+
+
+def _digest_context(account: str, deleted: bool) -> bytes:
+    """What a tweet's digest covers besides the tweet: the account, whether the file holds deleted
+    tweets, and the code that maps tweets (a new version that maps them differently must store
+    them again, not pass them over as unchanged)."""
+    return hashlib.sha256(_MAPPING_CODE + b"\x1e" + account.encode() + (b"\x1edeleted" if deleted else b"")).digest()
+
+
+def _mapping_code() -> bytes:
+    """The source of the mapping's modules (where installed without it: the package's version)."""
+    from .. import records
+    from ..sources import x as mapping
+
+    try:
+        return b"".join(Path(file).read_bytes() for file in (mapping.__file__, records.__file__, __file__))
+    except OSError:
+        from importlib.metadata import version
+
+        return version("praatmee").encode()
+
+
+_MAPPING_CODE = hashlib.sha256(_mapping_code()).digest()
+
+
+def _source_digest(context: bytes, tweet: dict) -> str | None:
+    """The digest of a tweet as the file gives it (its JSON, as orjson writes the parsed object:
+    the same for the same input), or None for one orjson cannot write (a lone surrogate): the
+    store then digests the mapped record."""
+    try:
+        digest = hashlib.sha256(context)
+        digest.update(orjson.dumps(tweet))
+    except orjson.JSONEncodeError:
+        return None
+    return "t" + digest.hexdigest()[:23]
 
 
 # The mapping of an archive tweet lives with X's other mapping (archive.sources.x); this name is

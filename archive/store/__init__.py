@@ -7,6 +7,8 @@ show, render). All SQL about archived posts lives here; callers get and give pla
   write        upsert_posts (and prepare/upsert_prepared, the bulk path of an import), merge
   read         query_posts, query_flat, count_posts, get_post, post_times
   fetch_state  get_fetch_state, set_fetch_state: where the last fetch stopped
+  known        StoredDigests: what an import's reading process asks of the archive (its own connection;
+               a database it cannot read is taken for one that holds nothing: the writer reports it)
   rows         the stored form of a post, shared by write and read
 
 Errors: every function raises campaign.errors.DatabaseError (via campaign.queue.db.Database) when

@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, or_, select, update
 from campaign.queue.db import Database
 
 from .. import tables as t
-from ..records import KINDS, VISIBILITIES, ArchivedPost, ImportNote
+from ..records import KINDS, VISIBILITIES, ArchivedPost, ImportNote, SeenAgain
 from .rows import BATCH, dumps, from_utc_text, loads, metric_counts, record_of_row, utc_text
 
 
@@ -60,30 +60,45 @@ def upsert_posts(database: Database, records: Iterable[ArchivedPost], *, source:
     return upsert_prepared(database, prepare(records, source=source), source=source, now=now, progress=progress)
 
 
-def prepare(records: Iterable[ArchivedPost], *, source: str) -> Iterator[tuple[list[tuple], list[str]]]:
-    """records as upsert_prepared takes them: batches of up to BATCH posts, each batch (what the
+def prepare(records: Iterable[ArchivedPost | SeenAgain], *, source: str) -> Iterator[tuple[list, list, tuple, list]]:
+    """records as upsert_prepared takes them: batches of up to BATCH records, each batch (what the
     source said of each post: a tuple in _SAID_COLUMNS order and the form the database takes,
-    plain str and None, which pickle cheaply; the digest of each). No database: `archive import`
-    prepares the batches in a second process while the first writes, so the digests too are
-    made there. Each record is encoded as it arrives, so its parsed JSON is freed at once. An
+    plain str and None, which pickle cheaply; the digest of each: the record's source_digest or
+    one of that tuple; the child-table rows of them all: (hashtags, mentions, links); the
+    (platform, remote_id) of each SeenAgain). No database: `archive import` prepares the batches
+    in a second process while the first writes, so the digests and child rows too are made
+    there. Each record is encoded as it arrives, so its parsed JSON is freed at once. An
     ImportNote among the records is handed on as it is, between batches."""
     source_key = dumps(source)
     iterator = iter(records)
     while True:
-        batch, taken = [], 0
+        batch, digests, seen, taken = [], [], [], 0
+        tags, handles, urls = [], [], []
         for record in islice(iterator, BATCH):
             taken += 1
-            if type(record) is ImportNote:
+            kind = type(record)
+            if kind is SeenAgain:
+                seen.append((record.platform, record.remote_id))
+            elif kind is ImportNote:
                 yield record
             else:
-                batch.append(_said(record, source_key))
-        if batch:
-            yield batch, [_digest(said) for said in batch]
+                said = _said(record, source_key)
+                batch.append(said)
+                digests.append(record.source_digest or _digest(said))
+                _child_rows(record.platform, record.remote_id, record.hashtags, record.mentions,
+                            [(link.url, link.expanded_url) for link in record.links] if record.links else (),
+                            tags, handles, urls)
+        if seen and batch:  # a post given again in the batch (e.g. deleted too) is counted once, by its record
+            given = {(said[0], said[1]) for said in batch}
+            seen = [key for key in seen if key not in given]
+        if batch or seen:
+            yield batch, digests, (tags, handles, urls), seen
         if taken < BATCH:
             return
 
 
-def upsert_prepared(database: Database, batches: Iterable[tuple[list[tuple], list[str]]], *, source: str, now: datetime,
+def upsert_prepared(database: Database, batches: Iterable[tuple[list, list, tuple, list]], *, source: str,
+                    now: datetime,
                     progress: Callable[[int], None] | None = None) -> UpsertSummary:
     """upsert_posts for records already prepared (by prepare); same transaction, same result."""
     summary = UpsertSummary()
@@ -94,13 +109,17 @@ def upsert_prepared(database: Database, batches: Iterable[tuple[list[tuple], lis
             if type(batch) is ImportNote:
                 summary = summary + UpsertSummary(notes=(batch,))
                 continue
-            said, digests = batch
-            summary = summary + _upsert_batch(connection, said, digests, source, now, chains)
+            said, digests, children, seen = batch
+            if said:
+                summary = summary + _upsert_batch(connection, said, digests, children, source, now, chains)
+            if seen:
+                _seen_again(connection, seen, utc_text(now))
+                summary = summary + UpsertSummary(unchanged=len(seen))
             if first and connection.dialect.name == "postgresql":
                 _give_planner_statistics(connection)
             first = False
             if progress:
-                progress(len(said))
+                progress(len(said) + len(seen))
     return summary
 
 
@@ -249,15 +268,20 @@ def _row(said: tuple, sources: str, first_seen: str, last_seen: str) -> tuple:
 
 def _children(said: tuple, tags: list, handles: list, urls: list) -> None:
     """Add the child-table rows of a post (from its entities JSON) to tags, handles and urls."""
-    platform, remote_id = said[0], said[1]
     entities = loads(said[_ENTITIES])
-    if entities["hashtags"]:  # matched in lower case, each once
-        tags.extend([(platform, remote_id, tag) for tag in dict.fromkeys([t.lower() for t in entities["hashtags"]])])
-    if entities["mentions"]:
-        handles.extend([(platform, remote_id, h) for h in dict.fromkeys([h.lower() for h in entities["mentions"]])])
-    if entities["links"]:
-        urls.extend([(platform, remote_id, position, link[0], link[1])
-                     for position, link in enumerate(entities["links"])])
+    _child_rows(said[0], said[1], entities["hashtags"], entities["mentions"], entities["links"], tags, handles, urls)
+
+
+def _child_rows(platform: str, remote_id: str, hashtags, mentions, links, tags: list, handles: list,
+                urls: list) -> None:
+    """Add a post's child-table rows to tags, handles and urls: each hashtag and mention once, in
+    lower case (they are matched so), each link ((url, expanded url, …)) at its position."""
+    if hashtags:
+        tags.extend([(platform, remote_id, tag) for tag in dict.fromkeys([t.lower() for t in hashtags])])
+    if mentions:
+        handles.extend([(platform, remote_id, h) for h in dict.fromkeys([h.lower() for h in mentions])])
+    if links:
+        urls.extend([(platform, remote_id, position, link[0], link[1]) for position, link in enumerate(links)])
 
 
 def _without_duplicates(batch: list[tuple], keys: list[tuple[str, str]], source_key: str) -> list[tuple]:
@@ -401,28 +425,29 @@ def _known_sources(connection, keys) -> dict[tuple[str, str], dict]:
     return known
 
 
-def _upsert_batch(connection, batch: list[tuple], digests: list[str], source: str, now: datetime,
+def _upsert_batch(connection, batch: list[tuple], digests: list[str], children: tuple, source: str, now: datetime,
                   chains: "_Chains") -> UpsertSummary:
     posts = t.posts
     stored_now = utc_text(now)
     source_key = dumps(source)
     keys = [(said[0], said[1]) for said in batch]
     given = dict(zip(keys, digests))
-    if len(given) < len(keys):  # merged posts have digests of their own
+    merged = len(given) < len(keys)
+    if merged:  # merged posts have digests (and child rows) of their own
         batch = _without_duplicates(batch, keys, source_key)
         keys = [(said[0], said[1]) for said in batch]
         given = {key: _digest(said) for key, said in zip(keys, batch)}
     batch, keys, chained = chains.take(connection, batch, keys)
     known = _known_sources(connection, keys)
-    inserts, changed, tags, handles, urls = [], {}, [], [], []
+    inserts, changed = [], {}
     for key, said in zip(keys, batch):
         digest = given[key]
         sources = known.get(key)
         if sources is None:
             inserts.append(_row(said, "{" + source_key + ':"' + digest + '"}', stored_now, stored_now))
-            _children(said, tags, handles, urls)
         elif sources.get(source) != digest:
             changed[key] = (said, digest)
+    tags, handles, urls = _new_child_rows(inserts, children, merged=merged, every=len(inserts) == len(digests))
     updated = _update_changed(connection, changed, source, stored_now, tags, handles, urls) if changed else 0
     summary = UpsertSummary(new=len(inserts), updated=updated, unchanged=len(keys) - len(inserts) - updated)
     if chained:
@@ -432,12 +457,31 @@ def _upsert_batch(connection, batch: list[tuple], digests: list[str], source: st
     _insert_many(connection, t.hashtags, ["platform", "remote_id", "tag"], tags)
     _insert_many(connection, t.mentions, ["platform", "remote_id", "handle"], handles)
     _insert_many(connection, t.links, ["platform", "remote_id", "position", "url", "expanded_url"], urls)
-    seen_again = [key for key in keys if key in known and key not in changed]
-    marker = _marker(connection)
-    for platform, ids in _by_platform(seen_again).items():
-        connection.exec_driver_sql(f"UPDATE {posts.name} SET last_seen_at = {marker} WHERE platform = {marker} "
-                                   f"AND remote_id IN ({', '.join([marker] * len(ids))})", (stored_now, platform, *ids))
+    _seen_again(connection, [key for key in keys if key in known and key not in changed], stored_now)
     return summary
+
+
+def _seen_again(connection, keys: list[tuple[str, str]], stored_now: str) -> None:
+    """Note that the posts keys name were seen again (their last_seen_at), nothing else."""
+    marker = _marker(connection)
+    for platform, ids in _by_platform(keys).items():
+        connection.exec_driver_sql(f"UPDATE {t.posts.name} SET last_seen_at = {marker} WHERE platform = {marker} "
+                                   f"AND remote_id IN ({', '.join([marker] * len(ids))})", (stored_now, platform, *ids))
+
+
+def _new_child_rows(inserts: list[tuple], children: tuple, *, merged: bool, every: bool) -> tuple[list, list, list]:
+    """The child rows (tags, handles, urls) of the inserted posts: those prepared with the batch
+    (children): all of them when every post of the batch is new (every), else those of the posts
+    inserted; made from the inserted rows themselves when posts of the batch were merged."""
+    if merged:
+        tags, handles, urls = [], [], []
+        for row in inserts:
+            _children(row, tags, handles, urls)
+        return tags, handles, urls
+    if every:
+        return tuple(list(rows) for rows in children)
+    new = {(row[0], row[1]) for row in inserts}
+    return tuple([row for row in rows if (row[0], row[1]) in new] for rows in children)
 
 
 def _update_changed(connection, changed: dict, source: str, stored_now: str, tags: list, handles: list,
