@@ -106,6 +106,11 @@ def resolve_posts_file(value: Path | str | None) -> Path:
     return Path(value) if value else Path(os.environ.get("CAMPAIGN_FILE") or DEFAULT_FILE)
 
 
+# One instance for every command: click.Path looks up its name's translation (gettext, a few failed
+# stat calls) each time one is made, and the commands are built at every start-up.
+POSTS_FILE_TYPE = click.Path(path_type=Path)
+
+
 def posts_file_options(positional: bool = True):
     """The posts file, the same way in every command: `--file FILE`, and (positional=True, for a
     command without other positional arguments) an optional FILE argument. The command receives
@@ -117,12 +122,12 @@ def posts_file_options(positional: bool = True):
                 raise click.UsageError(f"two posts files: {posts_file_argument} and --file {posts_file}; give one")
             return function(*args, posts_file=posts_file or posts_file_argument, **kwargs)
 
-        wrapper = click.option("--file", "posts_file", metavar="FILE", type=click.Path(path_type=Path), default=None,
+        wrapper = click.option("--file", "posts_file", metavar="FILE", type=POSTS_FILE_TYPE, default=None,
                                help="The posts file (also as the FILE argument where a command takes one) "
                                     "[env CAMPAIGN_FILE; default: posts.yaml].")(wrapper)
         if positional:
             wrapper = click.argument("posts_file_argument", metavar="[FILE]", required=False, default=None,
-                                     type=click.Path(path_type=Path))(wrapper)
+                                     type=POSTS_FILE_TYPE)(wrapper)
         return wrapper
     return decorate
 

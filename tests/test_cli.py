@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -124,7 +125,7 @@ def test_invalid_now_is_a_usage_error(basic_posts):
 
 
 def test_help_of_every_command_has_an_example():
-    for command in main.commands:
+    for command in main.list_commands(click.Context(main)):  # the lazily imported ones too
         result = run(command, "--help")
         assert result.exit_code == 0 and "Example:" in result.output, command
 
@@ -143,3 +144,40 @@ def test_example_posts_yaml_is_valid():
     result = run("check", REPO / "posts.yaml")
     assert result.exit_code == 0, result.output
     assert "OK" in result.output
+
+
+def test_a_first_sync_and_status_load_only_what_they_use(basic_posts, tmp_path):
+    """A new database without approvals or notify: no Alembic, no approvals or alerts modules, none of
+    the rarely used commands (each costs the start-up of every sync and status, issue 17)."""
+    code = ("import sys\nfrom campaign.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+            "unused = {'alembic', 'campaign.alerts.notify', 'campaign.queue.approvals', 'campaign.cli.users_command',"
+            " 'campaign.cli.approval_commands', 'campaign.cli.preview_command'}\n"
+            "print(sorted(unused & set(sys.modules)))\n")
+    db = tmp_path / "queue.db"
+    for args in (["sync", str(basic_posts), "--db", str(db), "--now", NOW], ["status", "--db", str(db), "--now", NOW]):
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == "[]", args
+
+
+def test_the_garbage_collector_is_on_again_after_a_command(basic_posts, tmp_path):
+    import gc
+
+    assert gc.isenabled()
+    assert run("sync", basic_posts, "--db", tmp_path / "q.db", "--now", NOW).exit_code == 0
+    assert run("status", "--db", tmp_path / "q.db", "--now", NOW).exit_code == 0
+    assert run("check", tmp_path / "missing.yaml").exit_code == 2  # and after an error
+    assert gc.isenabled()
+
+
+def test_the_console_script_closes_its_sqlite_database_before_it_exits(basic_posts, tmp_path):
+    """A brief command leaves its objects to the exit uncollected (without_collector_pauses), so it
+    closes its database itself: SQLite checkpoints the WAL and removes its side files as before."""
+    exe = Path(sys.executable).parent / "campaign"
+    db = tmp_path / "queue.db"
+    for args in (["sync", str(basic_posts), "--db", str(db), "--now", NOW], ["status", "--db", str(db), "--now", NOW]):
+        result = subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=tmp_path,
+                                env={**os.environ, "CAMPAIGN_DATABASE_URL": ""})
+        assert result.returncode == 0, result.stderr
+        assert sorted(path.name for path in tmp_path.glob("queue.db*")) == ["queue.db"], args

@@ -12,6 +12,8 @@ from campaign.queue.tables import accounts
 
 @dataclass(frozen=True)
 class StoredAccount:
+    """An account as the queue stores it (from posts.yaml's last good sync)."""
+
     name: str
     platform: str
     handle: str

@@ -44,6 +44,9 @@ class Database:
                                 "postgresql+psycopg://user@host/db)") from None
         self.display = self.url.render_as_string(hide_password=True)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        # True while the SQLite file is one this process has just made (empty): bring_to_head then
+        # creates the schema without first asking the file for a revision it cannot have.
+        self._new_file = False
         try:
             self.engine = _engine(self.url, self.is_sqlite)
         except (ImportError, exc.ArgumentError, exc.NoSuchModuleError) as error:
@@ -53,7 +56,7 @@ class Database:
             if not parent.is_dir():
                 raise DatabaseError(f"cannot create database {self.url.database}: folder {parent} does not exist")
             if migrate:
-                _create_private(Path(self.url.database))
+                self._new_file = _create_private(Path(self.url.database))
         if migrate:
             self.migrate()
 
@@ -114,7 +117,8 @@ class Database:
     def bring_to_head(self, metadata: MetaData, *, head: str, version_table: str, migrations: Path,
                       lock: str) -> None:
         """Bring one chain of migrations (its tables, version table and scripts) to its head."""
-        if self.current_revision(version_table) == head:
+        new_file, self._new_file = self._new_file, False
+        if not new_file and self.current_revision(version_table) == head:
             return
         for attempt in range(20):
             try:
@@ -185,15 +189,16 @@ def alembic_upgrade(connection: Connection, migrations: Path, revision: str = "h
     command.upgrade(config, revision)
 
 
-def _create_private(path: Path) -> None:
+def _create_private(path: Path) -> bool:
     """A new SQLite file readable by its owner only: it holds the campaign's history and error
-    messages. SQLite gives its -wal and -shm files the same mode."""
+    messages. SQLite gives its -wal and -shm files the same mode. True when this call made it."""
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
-        pass
+        return False
     except OSError as error:
         raise DatabaseError(f"cannot create database {path}: {error.strerror or error}") from None
+    return True
 
 
 def _lock_key(name: str) -> int:

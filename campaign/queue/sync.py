@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from campaign.queue.db import Database
 from campaign.errors import CampaignError
-from campaign.queue.tables import accounts, campaigns, invalid_files, scheduled_posts, synced_files
+from campaign.queue.tables import accounts, campaigns, invalid_files, notify_targets, scheduled_posts, synced_files
 
 if TYPE_CHECKING:
     from campaign.spec.plan import Occurrence, Plan
@@ -30,6 +30,8 @@ REWRITABLE = ("queued", "cancelled", "awaiting_approval", "rejected")
 
 @dataclass
 class SyncSummary:
+    """What a sync did, counted per kind of change (printed as one line)."""
+
     queued: int = 0  # new (or back from cancelled) and ready to go
     updated: int = 0
     cancelled: int = 0
@@ -255,9 +257,11 @@ def _derive_states(connection, updates: list[dict]) -> None:
     decisions on its new content (campaign.queue.approvals.tally): decisions on an earlier
     version stay on the record but no longer count, so an edit puts a post back to awaiting
     approval; content put back exactly as it was approved counts as approved again."""
+    open_rows = [values for values in updates if values["state"] != "missed"]
+    if not open_rows:
+        return  # nothing to look up (a first sync, or only missed rows): approvals is not even imported
     from campaign.queue.approvals import current_decisions, tally
 
-    open_rows = [values for values in updates if values["state"] != "missed"]
     decided = current_decisions(connection, {values["row_id"]: values["content_hash"] for values in open_rows})
     for values in open_rows:
         found = decided.get(values["row_id"], [])
@@ -291,9 +295,15 @@ def _sync_accounts(connection, plan: Plan, now: datetime) -> None:
 
 def _sync_notify(connection, plan: Plan, now: datetime) -> None:
     """Store `notify:` with the queue, so a later invalid posts.yaml can still alert through it."""
+    targets = getattr(plan.file, "notify", ())
+    if not targets:
+        # Without `notify:` every stored target goes, as store_targets would do, without loading
+        # the alerts machinery (most campaigns have none, and every sync would pay for it).
+        connection.execute(delete(notify_targets))
+        return
     from campaign.alerts.notify import store_targets
 
-    store_targets(connection, getattr(plan.file, "notify", ()), now)
+    store_targets(connection, targets, now)
 
 
 def _sync_campaigns(connection, plan: Plan, now: datetime) -> None:
@@ -305,7 +315,5 @@ def _sync_campaigns(connection, plan: Plan, now: datetime) -> None:
 def has_notify_targets(db: Database) -> bool:
     """One cheap query: whether posts.yaml's `notify:` left any target (an idle cron tick asks this
     before it loads the alerts machinery)."""
-    from campaign.queue.tables import notify_targets
-
     with db.transaction() as connection:
         return connection.execute(select(notify_targets.c.key).limit(1)).first() is not None

@@ -15,6 +15,8 @@ from campaign.spec.model import NOTIFY_EVENTS, PLATFORMS
 
 @dataclass(frozen=True)
 class Key:
+    """One key of posts.yaml: what check accepts for it and what `campaign schema` says of it."""
+
     name: str
     description: str
     example: Any

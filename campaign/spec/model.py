@@ -15,6 +15,8 @@ DEFAULT_LATE = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Account:
+    """An account posts go out from, as posts.yaml declares it (no secrets: those come from the environment)."""
+
     name: str
     platform: str
     handle: str
@@ -28,6 +30,8 @@ class Account:
 
 @dataclass(frozen=True)
 class Media:
+    """An image or video attached to a part, with its alt text."""
+
     path: Path
     alt: str
     mark: Mark = Mark()
@@ -76,6 +80,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Post:
+    """A post of a campaign: its accounts, its text variants (each one part or a thread) and its schedule."""
+
     id: str
     campaign_id: str
     accounts: tuple[str, ...]
@@ -88,12 +94,16 @@ class Post:
 
 @dataclass(frozen=True)
 class Utm:
+    """The UTM parameters a campaign adds to links to its own hosts."""
+
     params: tuple[tuple[str, str], ...]  # ("utm_source", "{platform}"), …
     hosts: frozenset[str]
 
 
 @dataclass(frozen=True)
 class Campaign:
+    """A campaign of posts.yaml: its name, time zone, accounts, variables and posts."""
+
     id: str
     name: str
     timezone: str
@@ -126,6 +136,8 @@ class NotifyTarget:
 
 @dataclass(frozen=True)
 class CampaignFile:
+    """posts.yaml as read and validated: its accounts, campaigns and notification targets."""
+
     path: Path
     timezone: str
     accounts: dict[str, Account] = field(default_factory=dict)

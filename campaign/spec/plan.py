@@ -35,6 +35,8 @@ class PlannedMedia(NamedTuple):
 
 @dataclass(frozen=True)
 class PlannedPart:
+    """One part of an occurrence as it will be sent: the final text, its media and its length."""
+
     text: str
     media: tuple[PlannedMedia, ...]
     length: int
@@ -44,6 +46,8 @@ class PlannedPart:
 
 @dataclass(frozen=True)
 class Occurrence:
+    """One post going out on one account at one moment: what the queue stores and sends."""
+
     key: str
     campaign_id: str
     campaign_name: str
@@ -83,6 +87,8 @@ def _part_payload(part: PlannedPart) -> dict:
 
 @dataclass
 class Plan:
+    """What posts.yaml plans for a range of time: its occurrences and the problems found on the way."""
+
     file: CampaignFile | None
     occurrences: list[Occurrence]
     problems: ProblemList

@@ -15,6 +15,8 @@ class Mark:
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing check reports, with where it is in the file."""
+
     file: str
     mark: Mark
     severity: str  # "error" | "warning" | "note" (what check wants the author to see, not a problem)
