@@ -64,7 +64,7 @@ def start_import(path: Path, *, format_name: str = "auto", account: str | None =
 def _holding_posts(url: str | None) -> str | None:
     """url when it may hold posts already: not a SQLite file that does not exist yet (the reading
     process must not make it, nor hold it while this one sets it up). Looked at before the
-    reading process starts, so as the import began; plain string work, before SQLAlchemy loads."""
+    reading process starts, so as the import began."""
     if url is None or not url.startswith("sqlite"):
         return url
     path = url.partition(":///")[2].split("?", 1)[0]

@@ -479,7 +479,7 @@ def _new_child_rows(inserts: list[tuple], children: tuple, *, merged: bool, ever
             _children(row, tags, handles, urls)
         return tags, handles, urls
     if every:
-        return tuple(list(rows) for rows in children)
+        return children
     new = {(row[0], row[1]) for row in inserts}
     return tuple([row for row in rows if (row[0], row[1]) in new] for rows in children)
 

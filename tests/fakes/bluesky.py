@@ -433,14 +433,10 @@ class FakeBluesky(FakeServer):
             for key in ("uri", "title", "description"):
                 if not isinstance(external.get(key), str):
                     return f'Record/embed/external must have the property "{key}"'
-            thumb = ((external.get("thumb") or {}).get("ref") or {}).get("$link")
             if external.get("thumb") is not None:
-                with self._lock:
-                    blob = self._blobs.get(thumb or "")
-                if blob is None or blob["did"] != acct.did:
-                    return f"Could not find blob: {thumb}"
-                if blob["size"] > 1_000_000:
-                    return f"Record/embed/external/thumb file too large. {blob['size']} bytes. Maximum: 1000000"
+                problem = self._blob_problem(external["thumb"], acct, "Record/embed/external/thumb")
+                if problem:
+                    return problem
         images = embed.get("images") or (embed.get("media") or {}).get("images")
         if images is not None:
             if len(images) > 4:
@@ -448,13 +444,21 @@ class FakeBluesky(FakeServer):
             for i, img in enumerate(images):
                 if "alt" not in img:
                     return f'Record/embed/images/{i} must have the property "alt"'
-                ref = ((img.get("image") or {}).get("ref") or {}).get("$link")
-                with self._lock:
-                    blob = self._blobs.get(ref or "")
-                if blob is None or blob["did"] != acct.did:
-                    return f"Could not find blob: {ref}"
-                if blob["size"] > 1_000_000:
-                    return f"Record/embed/images/{i}/image file too large. {blob['size']} bytes. Maximum: 1000000"
+                problem = self._blob_problem(img.get("image"), acct, f"Record/embed/images/{i}/image")
+                if problem:
+                    return problem
+        return None
+
+    def _blob_problem(self, reference, acct: BlueskyAccount, where: str) -> str | None:
+        """The server's complaint about a record's blob reference (not uploaded by this account, or
+        over the 1,000,000-byte limit), or None."""
+        ref = ((reference or {}).get("ref") or {}).get("$link")
+        with self._lock:
+            blob = self._blobs.get(ref or "")
+        if blob is None or blob["did"] != acct.did:
+            return f"Could not find blob: {ref}"
+        if blob["size"] > 1_000_000:
+            return f"{where} file too large. {blob['size']} bytes. Maximum: 1000000"
         return None
 
     def _create_record(self, req: Request) -> Response:

@@ -174,7 +174,10 @@ class FakeThreads(FakeServer):
         params.update({k: v[0] for k, v in req.form().items() if v})
         return params
 
-    def _auth(self, req: Request, endpoint: str) -> tuple[ThreadsAccount, dict[str, str]] | Response:
+    def _auth(self, req: Request, endpoint: str, *,
+              for_user: bool = False) -> tuple[ThreadsAccount, dict[str, str]] | Response:
+        """(account, headers) of the request's token, or the error Graph gives; for_user: the path's
+        {user-id} must be the token's user (or "me")."""
         header = req.header("authorization") or ""
         bearer = header[len("Bearer "):].strip() if header.startswith("Bearer ") else None
         token = bearer or self._params(req).get("access_token")
@@ -192,13 +195,10 @@ class FakeThreads(FakeServer):
         budget = self._consume_budget(user_id, endpoint)
         if budget is not None and budget[1] < 0:
             return self._error(429, 4, "Application request limit reached")
-        return account, {}
-
-    def _user(self, req: Request, account: ThreadsAccount) -> Response | None:
-        if req.params.get("user") not in (account.user_id, "me"):
+        if for_user and req.params.get("user") not in (account.user_id, "me"):
             return self._error(400, 100, "Unsupported post request. Object does not exist or cannot be loaded "
                                          "due to missing permissions")
-        return None
+        return account, {}
 
     # -- history ---------------------------------------------------------------------------
     def seed_post(self, text: str, *, created_at: datetime | None = None, account: ThreadsAccount | None = None,
@@ -281,13 +281,10 @@ class FakeThreads(FakeServer):
                                    "expires_in": 60 * 86400}, headers)
 
     def _create_container(self, req: Request) -> Response:
-        got = self._auth(req, "container")
+        got = self._auth(req, "container", for_user=True)
         if isinstance(got, Response):
             return got
         account, headers = got
-        problem = self._user(req, account)
-        if problem:
-            return problem
         p = self._params(req)
         kind = p.get("media_type", "")
         text = p.get("text", "")
@@ -364,13 +361,10 @@ class FakeThreads(FakeServer):
         return json_response(200, self._view(post, fields), headers)
 
     def _publish(self, req: Request) -> Response:
-        got = self._auth(req, "post")
+        got = self._auth(req, "post", for_user=True)
         if isinstance(got, Response):
             return got
         account, headers = got
-        problem = self._user(req, account)
-        if problem:
-            return problem
         creation_id = self._params(req).get("creation_id")
         with self._lock:
             container = self._containers.get(creation_id or "")
@@ -391,13 +385,10 @@ class FakeThreads(FakeServer):
         return json_response(200, {"id": post["id"]}, headers)
 
     def _timeline(self, req: Request) -> Response:
-        got = self._auth(req, "timeline")
+        got = self._auth(req, "timeline", for_user=True)
         if isinstance(got, Response):
             return got
         account, headers = got
-        problem = self._user(req, account)
-        if problem:
-            return problem
         p = self._params(req)
         try:
             limit = int(p.get("limit") or 25)
